@@ -1,0 +1,66 @@
+//! Subcommands, one module per domain.
+
+use crate::exit::CliResult;
+
+/// Every subcommand.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Feature store: point-in-time training sets.
+    #[command(subcommand)]
+    Features(features::FeaturesCmd),
+    /// Monitoring: drift.
+    #[command(subcommand)]
+    Monitor(monitor::MonitorCmd),
+    /// Check a name against mlops-rs' naming rules before using it.
+    ///
+    /// Example: `mlops check-name --kind model fraud-detector`
+    CheckName {
+        /// Which rule: model, experiment, alias, feature-view, environment, ...
+        #[arg(long, value_enum)]
+        kind: NameKindArg,
+        /// The name to check.
+        name: String,
+    },
+}
+
+/// Name kinds accepted by `check-name`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum NameKindArg {
+    /// A registered model.
+    Model,
+    /// An experiment.
+    Experiment,
+    /// A param, metric or tag key.
+    Key,
+    /// A model version alias.
+    Alias,
+    /// A feature view, entity, service or feature.
+    FeatureView,
+    /// A deployment environment.
+    Environment,
+}
+
+pub(crate) mod features;
+pub(crate) mod monitor;
+
+/// Runs one subcommand.
+pub(crate) async fn run(cmd: Command) -> CliResult {
+    match cmd {
+        Command::Features(c) => features::run(c).await,
+        Command::Monitor(c) => monitor::run(c).await,
+        Command::CheckName { kind, name } => {
+            use mlops_core::name::{NameKind, validate};
+            let kind = match kind {
+                NameKindArg::Model => NameKind::Model,
+                NameKindArg::Experiment => NameKind::Experiment,
+                NameKindArg::Key => NameKind::ParamKey,
+                NameKindArg::Alias => NameKind::Alias,
+                NameKindArg::FeatureView => NameKind::FeatureView,
+                NameKindArg::Environment => NameKind::Environment,
+            };
+            validate(kind, &name)?;
+            println!("ok: {name:?} is a valid {}", kind.describe());
+            Ok(crate::exit::Exit::Ok)
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Exit codes and the CLI's error type.
+
+use std::process::ExitCode;
+
+/// How the process ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)] // variants are used as subcommands land
+pub(crate) enum Exit {
+    /// 0: everything ran and every check passed.
+    Ok,
+    /// 1: a check failed (drift, a gate, audit verification).
+    CheckFailed,
+    /// 2: usage or input error.
+    Input,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        match e {
+            Exit::Ok => ExitCode::SUCCESS,
+            Exit::CheckFailed => ExitCode::from(1),
+            Exit::Input => ExitCode::from(2),
+        }
+    }
+}
+
+/// A user-facing error: a message naming the bad value and a hint, never a stack trace.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    message: String,
+    exit: Exit,
+}
+
+#[allow(dead_code)] // used as subcommands land
+impl CliError {
+    /// An input error (exit 2).
+    pub(crate) fn input(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            exit: Exit::Input,
+        }
+    }
+
+    /// The exit code for this error.
+    pub(crate) fn exit(&self) -> Exit {
+        self.exit
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<mlops_core::Error> for CliError {
+    fn from(e: mlops_core::Error) -> Self {
+        Self::input(e.to_string())
+    }
+}
+
+/// The CLI's result type.
+pub(crate) type CliResult<T = Exit> = Result<T, CliError>;

@@ -1,0 +1,73 @@
+//! # mlops-core
+//!
+//! The floor every mlops-rs crate stands on: errors ([`ErrorKind`], [`Error`]),
+//! validated names ([`name`]), safe artifact paths ([`path::ArtifactPath`]),
+//! storage from a URL ([`Storage`]), sequenced create-only keys ([`seq::SeqLog`]),
+//! credentials that never print ([`Secret`]), content digests ([`Digest`]) and the
+//! shared vocabulary the domain crates exchange without importing each other:
+//! [`Principal`], [`Action`], [`ResourceRef`], [`LineageRef`] and [`GateReport`].
+//!
+//! ## Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `s3` | `s3://` storage (S3 and S3-compatible servers) |
+//! | `gcs` | `gs://` storage |
+//! | `azure` | `az://` storage |
+//! | `http` | the shared HTTP client with retries |
+//! | `mlflow` | the MLflow REST wire client |
+//! | `progress` | progress bars on long uploads |
+//! | `conformance` | public test helpers |
+//!
+//! ## A tour on `memory://`
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> mlops_core::Result<()> {
+//! use mlops_core::{Storage, seq::SeqLog, name::ModelName};
+//! let storage = Storage::from_url("memory://")?;
+//! let model: ModelName = "fraud-detector".parse()?;
+//! let versions = SeqLog::new(&storage, &format!("models/{model}/versions"))?;
+//! assert_eq!(versions.append("{}".into()).await?, 1);
+//! # Ok(()) }
+//! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod digest;
+pub mod error;
+pub mod gate;
+pub mod lineage;
+pub mod name;
+pub mod path;
+pub mod principal;
+pub mod secret;
+pub mod seq;
+pub mod store;
+#[cfg(any(test, feature = "conformance"))]
+pub mod testkit;
+#[cfg(any(feature = "os-cloud", feature = "http"))]
+pub mod tls;
+
+pub use digest::Digest;
+pub use error::{Error, ErrorKind, Result};
+pub use gate::{Comparison, GateReport, Threshold};
+pub use lineage::{DatasetRef, LineageRef, ModelVersionRef, RunRef};
+pub use principal::{Action, Principal, PrincipalKind, ResourceKind, ResourceRef};
+pub use secret::Secret;
+pub use store::{Scheme, Storage};
+
+/// Re-export of the object_store crate, so downstream crates use the same version.
+pub use object_store;
+
+#[cfg(test)]
+mod send_sync {
+    fn assert_send_sync<T: Send + Sync>() {}
+    #[test]
+    fn public_types_are_send_sync() {
+        assert_send_sync::<crate::Error>();
+        assert_send_sync::<crate::Storage>();
+        assert_send_sync::<crate::seq::SeqLog>();
+        assert_send_sync::<crate::GateReport>();
+        assert_send_sync::<crate::LineageRef>();
+        assert_send_sync::<crate::Principal>();
+    }
+}

@@ -1,0 +1,1 @@
+//! mlops-features (work in progress).

@@ -1,0 +1,1 @@
+//! mlops-monitor (work in progress).

@@ -1,0 +1,1 @@
+//! mlops-registry (work in progress).

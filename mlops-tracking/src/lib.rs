@@ -1,0 +1,1 @@
+//! mlops-tracking (work in progress).
