@@ -2,7 +2,8 @@
 //!
 //! The floor every mlops-rs crate stands on: errors ([`ErrorKind`], [`Error`]),
 //! validated names ([`name`]), safe artifact paths ([`path::ArtifactPath`]),
-//! storage from a URL ([`Storage`]), sequenced create-only keys ([`seq::SeqLog`]),
+//! storage from a URL ([`Storage`]), a content-addressed blob store ([`BlobStore`]),
+//! sequenced create-only keys ([`seq::SeqLog`]),
 //! credentials that never print ([`Secret`]), content digests ([`Digest`]) and the
 //! shared vocabulary the domain crates exchange without importing each other:
 //! [`Principal`], [`Action`], [`ResourceRef`], [`LineageRef`] and [`GateReport`].
@@ -32,6 +33,7 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod blob;
 pub mod digest;
 pub mod error;
 pub mod gate;
@@ -47,6 +49,7 @@ pub mod testkit;
 #[cfg(any(feature = "os-cloud", feature = "http"))]
 pub mod tls;
 
+pub use blob::{BlobRef, BlobStore, Manifest};
 pub use digest::Digest;
 pub use error::{Error, ErrorKind, Result};
 pub use gate::{Comparison, GateReport, Threshold};
@@ -69,5 +72,10 @@ mod send_sync {
         assert_send_sync::<crate::GateReport>();
         assert_send_sync::<crate::LineageRef>();
         assert_send_sync::<crate::Principal>();
+        assert_send_sync::<crate::BlobStore>();
+        assert_send_sync::<crate::Manifest>();
+        // A stream over a boxed object_store stream: Send (not Sync), like the streams it wraps.
+        fn assert_send<T: Send>() {}
+        assert_send::<crate::blob::BlobReader>();
     }
 }
