@@ -32,12 +32,14 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod audit;
 pub mod digest;
 pub mod error;
 pub mod gate;
 pub mod lineage;
 pub mod name;
 pub mod path;
+pub mod policy;
 pub mod principal;
 pub mod secret;
 pub mod seq;
@@ -51,6 +53,7 @@ pub use digest::Digest;
 pub use error::{Error, ErrorKind, Result};
 pub use gate::{Comparison, GateReport, Threshold};
 pub use lineage::{DatasetRef, LineageRef, ModelVersionRef, RunRef};
+pub use policy::{AllowAll, Authorizer, AuthorizerExt, Decision, Policy, ResourcePattern};
 pub use principal::{Action, Principal, PrincipalKind, ResourceKind, ResourceRef};
 pub use secret::Secret;
 pub use store::{Scheme, Storage};
