@@ -33,6 +33,7 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod audit;
 pub mod blob;
 pub mod digest;
 pub mod error;
@@ -40,6 +41,7 @@ pub mod gate;
 pub mod lineage;
 pub mod name;
 pub mod path;
+pub mod policy;
 pub mod principal;
 pub mod secret;
 pub mod seq;
@@ -54,6 +56,7 @@ pub use digest::Digest;
 pub use error::{Error, ErrorKind, Result};
 pub use gate::{Comparison, GateReport, Threshold};
 pub use lineage::{DatasetRef, LineageRef, ModelVersionRef, RunRef};
+pub use policy::{AllowAll, Authorizer, AuthorizerExt, Decision, Policy, ResourcePattern};
 pub use principal::{Action, Principal, PrincipalKind, ResourceKind, ResourceRef};
 pub use secret::Secret;
 pub use store::{Scheme, Storage};
