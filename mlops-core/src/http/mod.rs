@@ -17,7 +17,7 @@
 //!   status and a bounded snippet of the body — never headers, never credentials
 //!   ([`error_from_response`], [`status_kind`]).
 //!
-//! | status / failure | [`ErrorKind`](crate::ErrorKind) | retried |
+//! | status / failure | `ErrorKind` | retried |
 //! |---|---|---|
 //! | 400, 413, 422, other 4xx | `InvalidArgument` | no |
 //! | 401 | `Unauthenticated` | no |
