@@ -157,7 +157,7 @@ fn url_for_error(raw: &str) -> String {
 }
 
 /// Builds an [`HttpClient`]. Nothing touches the network before the first request.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpClientBuilder {
     backend: String,
     timeout: Duration,
@@ -169,6 +169,21 @@ pub struct HttpClientBuilder {
     extra_roots_pem: Vec<Vec<u8>>,
     native_roots: bool,
     proxy_from_env: bool,
+}
+
+impl std::fmt::Debug for HttpClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClientBuilder")
+            .field("backend", &self.backend)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("credentials", &self.credentials)
+            .field("signer", &self.signer)
+            .field("extra_roots", &self.extra_roots_pem.len())
+            .field("native_roots", &self.native_roots)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for HttpClientBuilder {
