@@ -483,6 +483,52 @@ impl Environment {
         })
     }
 
+    /// Object-store options that carry out the store attributes for `domain`:
+    /// on `s3://` with `encrypted = true`, server-side encryption (`aws:kms` with
+    /// the `kms_key`, else `AES256`). Other stores encrypt at rest by their own
+    /// configuration (GCS and Azure always do; local disk relies on the disk).
+    pub fn storage_options(&self, domain: Domain) -> Vec<(String, String)> {
+        let mut opts = Vec::new();
+        let is_s3 = self
+            .backend(domain)
+            .is_some_and(|b| b.kind == BackendKind::Storage(Scheme::S3));
+        if is_s3 && self.store.encrypted {
+            match &self.store.kms_key {
+                Some(key) => {
+                    opts.push(("aws_server_side_encryption".into(), "aws:kms".into()));
+                    opts.push(("aws_sse_kms_key_id".into(), key.clone()));
+                }
+                None => opts.push(("aws_server_side_encryption".into(), "AES256".into())),
+            }
+        }
+        opts
+    }
+
+    /// Opens the storage of `domain` (a storage URL), with [`Environment::storage_options`].
+    ///
+    /// ```
+    /// use mlops_core::profile::{Domain, Profile};
+    /// let p = Profile::from_toml_str("[environments.dev]\nroot = \"memory://\"\n")?;
+    /// let s = p.environment("dev")?.open_storage(Domain::Registry)?;
+    /// assert_eq!(s.url(), "memory:///registry");
+    /// # Ok::<(), mlops_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// `InvalidArgument` when `domain` is unset or not a storage URL; as
+    /// [`Storage::from_url_opts`](crate::Storage::from_url_opts).
+    pub fn open_storage(&self, domain: Domain) -> Result<crate::Storage> {
+        let backend = self.require(domain)?;
+        if !matches!(backend.kind, BackendKind::Storage(_)) {
+            return Err(Error::invalid(
+                format!("{domain} backend of environment {}", self.name),
+                backend.url.as_str(),
+                "not a storage URL (file://, memory://, s3://, gs://, az://)",
+            ));
+        }
+        crate::Storage::from_url_opts(&backend.url, self.storage_options(domain))
+    }
+
     /// The credential source.
     pub fn credentials(&self) -> &CredentialSource {
         &self.credentials

@@ -224,7 +224,7 @@ fn environment(
             }
             None => match &root {
                 Some((root, scheme)) if domain.accepts(BackendKind::Storage(*scheme)) => Backend {
-                    url: format!("{}/{}", root.trim_end_matches('/'), domain.root_subdir()),
+                    url: join_url(root, domain.root_subdir()),
                     kind: BackendKind::Storage(*scheme),
                 },
                 _ => continue,
@@ -391,6 +391,15 @@ fn resolve(url: &str, base: Option<&Path>) -> std::result::Result<String, String
         _ if path.is_absolute() => Ok(format!("file://{raw}")),
         Some(base) => Ok(format!("file://{}", join_clean(base, path).display())),
         None => Ok(url.to_string()),
+    }
+}
+
+/// `root/sub`, keeping the `://` of a bare `memory://` intact.
+fn join_url(root: &str, sub: &str) -> String {
+    if root.ends_with("://") || !root.ends_with('/') {
+        format!("{root}/{sub}")
+    } else {
+        format!("{root}{sub}")
     }
 }
 

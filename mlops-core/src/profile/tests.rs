@@ -458,3 +458,66 @@ fn http_credentials_read_named_variables() {
         Credentials::None
     ));
 }
+
+#[test]
+fn storage_options_carry_encryption() {
+    let p = Profile::from_toml_str(
+        r#"
+[environments.a]
+root = "s3://bucket/a"
+store = { encrypted = true, kms_key = "arn:aws:kms:eu-west-1:123456789012:key/k1" }
+[environments.b]
+root = "s3://bucket/b"
+store = { encrypted = true }
+tracking = "http://mlflow:5000"
+[environments.c]
+root = "memory://"
+store = { encrypted = true }
+"#,
+    )
+    .unwrap();
+    let opts = |env: &str, d| p.environment(env).unwrap().storage_options(d);
+    assert_eq!(
+        opts("a", Domain::Registry),
+        [
+            (
+                "aws_server_side_encryption".to_string(),
+                "aws:kms".to_string()
+            ),
+            (
+                "aws_sse_kms_key_id".to_string(),
+                "arn:aws:kms:eu-west-1:123456789012:key/k1".to_string()
+            ),
+        ]
+    );
+    assert_eq!(
+        opts("b", Domain::Audit),
+        [(
+            "aws_server_side_encryption".to_string(),
+            "AES256".to_string()
+        )]
+    );
+    assert!(opts("b", Domain::Tracking).is_empty());
+    assert!(opts("c", Domain::Registry).is_empty());
+    let e = p
+        .environment("b")
+        .unwrap()
+        .open_storage(Domain::Tracking)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert!(e.to_string().contains("not a storage URL"), "{e}");
+    let s = p
+        .environment("c")
+        .unwrap()
+        .open_storage(Domain::FeatureOffline)
+        .unwrap();
+    assert_eq!(s.prefix().as_ref(), "features/offline");
+    assert_eq!(
+        p.environment("c").unwrap().url(Domain::FeatureOffline),
+        Some("memory:///features/offline")
+    );
+    assert_eq!(
+        p.environment("a").unwrap().url(Domain::Audit),
+        Some("s3://bucket/a/audit")
+    );
+}
