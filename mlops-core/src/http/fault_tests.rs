@@ -568,3 +568,45 @@ async fn logs_never_show_credentials() {
     );
     assert!(!logs.contains(SECRET), "{logs}");
 }
+
+#[tokio::test]
+async fn classifier_marks_throttling_bodies_retryable() {
+    let server = MockServer::start().await;
+    let throttled = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+    server.push(MockResponse::json(400, throttled));
+    server.push(MockResponse::json(200, r#"{"ModelPackageArn":"arn:x"}"#));
+    server.push(MockResponse::json(400, throttled));
+    let c = HttpClient::builder()
+        .with_classifier(std::sync::Arc::new(|status, _: &HeaderMap, body: &[u8]| {
+            let t = status == StatusCode::BAD_REQUEST
+                && body.windows(19).any(|w| w == b"ThrottlingException");
+            t.then_some(ErrorKind::RateLimited)
+        }))
+        .with_retry(fast_retry())
+        .with_proxy_from_env(false)
+        .build()
+        .unwrap();
+    let v: serde_json::Value = c
+        .send_json(
+            Method::POST,
+            &server.url("/"),
+            Some(&serde_json::json!({})),
+            Idempotency::Idempotent,
+        )
+        .await
+        .unwrap();
+    assert_eq!(v["ModelPackageArn"], "arn:x");
+    assert_eq!(server.requests().len(), 2);
+    // Not idempotent: the classified 400 is returned as a RateLimited error at once.
+    let e = c
+        .send_json::<serde_json::Value, _>(
+            Method::POST,
+            &server.url("/"),
+            Some(&serde_json::json!({})),
+            Idempotency::NotIdempotent,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    assert_eq!(server.requests().len(), 3);
+}

@@ -61,7 +61,7 @@ mod fault_tests;
 pub mod mock_server;
 mod retry;
 
-pub use client::{HttpClient, HttpClientBuilder, RequestSpec};
+pub use client::{Classifier, HttpClient, HttpClientBuilder, RequestSpec};
 pub use retry::{RetryConfig, parse_retry_after};
 
 /// Re-exports of the HTTP types in our signatures (from `reqwest`, i.e. the `http` crate).

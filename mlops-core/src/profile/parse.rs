@@ -94,7 +94,9 @@ pub(super) fn parse(text: &str, label: &str, base: Option<&Path>) -> Result<Prof
     let sm = SourceMap::parse(text, label)?;
     for (path, _) in sm.all_keys() {
         let Some(last) = path.last() else { continue };
-        if SECRET_KEYS.contains(&last.to_ascii_lowercase().as_str()) {
+        // `[environments.<name>]` names an environment, not a setting.
+        let is_env_name = path.len() == 2 && path[0] == "environments";
+        if !is_env_name && SECRET_KEYS.contains(&last.to_ascii_lowercase().as_str()) {
             let path: Vec<&str> = path.iter().map(String::as_str).collect();
             return Err(sm.error(
                 &path,

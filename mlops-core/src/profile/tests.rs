@@ -307,6 +307,9 @@ fn secrets_in_the_file_are_refused_without_echoing_them() {
         "{e}"
     );
     assert!(!e.contains("hunter2"));
+    // An environment may still be called `secret`.
+    let p = Profile::from_toml_str("[environments.secret]\nroot = \"memory://\"\n").unwrap();
+    assert_eq!(p.environments()[0].name().as_str(), "secret");
     let e = err("[environments.a]\nroot = \"memory://\"\npassword = \"hunter2\"\n");
     assert!(!e.contains("hunter2") && e.contains("line 3"), "{e}");
 }
