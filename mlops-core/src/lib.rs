@@ -15,10 +15,13 @@
 //! | `s3` | `s3://` storage (S3 and S3-compatible servers) |
 //! | `gcs` | `gs://` storage |
 //! | `azure` | `az://` storage |
-//! | `http` | the shared HTTP client with retries |
+//! | `http` | `http::HttpClient`: the shared HTTP client (rustls on ring, timeouts, retries with backoff + `Retry-After`, a time budget, redacted credentials); with `conformance` also its fault-injecting `http::mock_server` |
 //! | `mlflow` | the MLflow REST wire client |
 //! | `progress` | progress bars on long uploads |
-//! | `conformance` | public test helpers |
+//! | `conformance` | public test helpers (`testkit`, the HTTP mock server) |
+//!
+//! Always present: [`profile`] — the `mlops.toml` schema of named environments
+//! (backend URLs per domain, credential sources, store attributes, autoscaling).
 //!
 //! ## A tour on `memory://`
 //!
@@ -38,11 +41,14 @@ pub mod blob;
 pub mod digest;
 pub mod error;
 pub mod gate;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod lineage;
 pub mod name;
 pub mod path;
 pub mod policy;
 pub mod principal;
+pub mod profile;
 pub mod secret;
 pub mod seq;
 pub mod store;
@@ -80,5 +86,8 @@ mod send_sync {
         // A stream over a boxed object_store stream: Send (not Sync), like the streams it wraps.
         fn assert_send<T: Send>() {}
         assert_send::<crate::blob::BlobReader>();
+        assert_send_sync::<crate::profile::Profile>();
+        #[cfg(feature = "http")]
+        assert_send_sync::<crate::http::HttpClient>();
     }
 }

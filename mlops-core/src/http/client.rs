@@ -10,6 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
+/// Classifies a response (status, headers, body) when the status alone does not
+/// tell; see [`HttpClientBuilder::with_classifier`].
+pub type Classifier =
+    Arc<dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Option<crate::ErrorKind> + Send + Sync>;
+
 /// One request, described once and replayed for each attempt.
 ///
 /// The body lives in memory (`Bytes`), so every retry and every [`Signer`] sees it.
@@ -157,7 +162,7 @@ fn url_for_error(raw: &str) -> String {
 }
 
 /// Builds an [`HttpClient`]. Nothing touches the network before the first request.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpClientBuilder {
     backend: String,
     timeout: Duration,
@@ -165,10 +170,27 @@ pub struct HttpClientBuilder {
     retry: RetryConfig,
     credentials: Credentials,
     signer: Option<Arc<dyn Signer>>,
+    classifier: Option<Classifier>,
     user_agent: String,
     extra_roots_pem: Vec<Vec<u8>>,
     native_roots: bool,
     proxy_from_env: bool,
+}
+
+impl std::fmt::Debug for HttpClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClientBuilder")
+            .field("backend", &self.backend)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("credentials", &self.credentials)
+            .field("signer", &self.signer)
+            .field("classifier", &self.classifier.is_some())
+            .field("extra_roots", &self.extra_roots_pem.len())
+            .field("native_roots", &self.native_roots)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for HttpClientBuilder {
@@ -180,6 +202,7 @@ impl Default for HttpClientBuilder {
             retry: RetryConfig::default(),
             credentials: Credentials::None,
             signer: None,
+            classifier: None,
             user_agent: concat!("mlops-rs/", env!("CARGO_PKG_VERSION")).to_string(),
             extra_roots_pem: Vec::new(),
             native_roots: false,
@@ -228,6 +251,29 @@ impl HttpClientBuilder {
     /// A [`Signer`] run on every attempt.
     pub fn with_signer(mut self, signer: Arc<dyn Signer>) -> Self {
         self.signer = Some(signer);
+        self
+    }
+
+    /// A classifier for responses whose status alone does not tell (e.g. SageMaker's
+    /// `400` with `"__type": "ThrottlingException"`). It sees every response:
+    /// `Some(kind)` overrides the status classification (a retryable kind is retried
+    /// like a 429/503 and, when retries end, becomes the [`Error::Http`] kind; any
+    /// other kind returns the response as is); `None` keeps the default.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mlops_core::{ErrorKind, http::HttpClient};
+    /// let client = HttpClient::builder()
+    ///     .with_classifier(Arc::new(|status, _headers, body: &[u8]| {
+    ///         let throttled = status.as_u16() == 400
+    ///             && body.windows(19).any(|w| w == b"ThrottlingException");
+    ///         throttled.then_some(ErrorKind::RateLimited)
+    ///     }))
+    ///     .build()?;
+    /// # Ok::<(), mlops_core::Error>(())
+    /// ```
+    pub fn with_classifier(mut self, classifier: Classifier) -> Self {
+        self.classifier = Some(classifier);
         self
     }
 
@@ -282,6 +328,7 @@ impl HttpClientBuilder {
                 retry: self.retry,
                 credentials: self.credentials,
                 signer: self.signer,
+                classifier: self.classifier,
             }),
         })
     }
@@ -370,6 +417,7 @@ struct Inner {
     retry: RetryConfig,
     credentials: Credentials,
     signer: Option<Arc<dyn Signer>>,
+    classifier: Option<Classifier>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -380,6 +428,7 @@ impl std::fmt::Debug for HttpClient {
             .field("retry", &self.inner.retry)
             .field("credentials", &self.inner.credentials)
             .field("signer", &self.inner.signer)
+            .field("classifier", &self.inner.classifier.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -508,14 +557,25 @@ impl HttpClient {
             let attempt_timeout = spec.timeout.unwrap_or(inner.timeout).min(remaining);
             let (err, may_retry, retry_after) = match self.attempt(&spec, attempt_timeout).await? {
                 Ok((status, headers, body)) => {
-                    if !matches!(status.as_u16(), 408 | 429 | 502..=504) {
+                    let custom = inner
+                        .classifier
+                        .as_ref()
+                        .and_then(|c| c(status, &headers, &body));
+                    let kind = match custom {
+                        Some(kind) => kind,
+                        None if matches!(status.as_u16(), 408 | 429 | 502..=504) => {
+                            super::status_kind(status)
+                        }
+                        None => return Ok((status, headers, body)),
+                    };
+                    if !kind.is_retryable() {
                         return Ok((status, headers, body));
                     }
                     let retry_after = headers
                         .get(header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                    let err = error_from_response(
+                    let mut err = error_from_response(
                         &inner.backend,
                         &spec.method,
                         &spec.url,
@@ -523,6 +583,9 @@ impl HttpClient {
                         &headers,
                         &body,
                     );
+                    if let Error::Http { kind: k, .. } = &mut err {
+                        *k = kind;
+                    }
                     (err, spec.idempotency.is_idempotent(), retry_after)
                 }
                 Err(Failure::Connect(e)) => (self.unavailable(&spec, e), true, None),

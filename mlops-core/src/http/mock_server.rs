@@ -220,6 +220,8 @@ impl Drop for MockServer {
 async fn accept_loop(listener: TcpListener, state: Arc<Mutex<State>>) {
     loop {
         let Ok((socket, _)) = listener.accept().await else {
+            // Out of file descriptors or similar: back off instead of spinning.
+            tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
         tokio::spawn(serve(socket, state.clone()));

@@ -17,7 +17,7 @@
 //!   status and a bounded snippet of the body — never headers, never credentials
 //!   ([`error_from_response`], [`status_kind`]).
 //!
-//! | status / failure | [`ErrorKind`](crate::ErrorKind) | retried |
+//! | status / failure | `ErrorKind` | retried |
 //! |---|---|---|
 //! | 400, 413, 422, other 4xx | `InvalidArgument` | no |
 //! | 401 | `Unauthenticated` | no |
@@ -61,7 +61,7 @@ mod fault_tests;
 pub mod mock_server;
 mod retry;
 
-pub use client::{HttpClient, HttpClientBuilder, RequestSpec};
+pub use client::{Classifier, HttpClient, HttpClientBuilder, RequestSpec};
 pub use retry::{RetryConfig, parse_retry_after};
 
 /// Re-exports of the HTTP types in our signatures (from `reqwest`, i.e. the `http` crate).
