@@ -53,6 +53,11 @@
 //! [`Symlinks::Skip`]. Other special files (sockets, FIFOs, devices) are refused. Empty
 //! sub-directories are not recorded (a manifest lists files).
 //!
+//! A process that dies between completing a staged upload and deleting it leaves an object
+//! under `<prefix>/staging/`; nothing refers to staging objects, so any there older than the
+//! longest upload are garbage and may be deleted (on S3, also add a lifecycle rule that
+//! aborts incomplete multipart uploads).
+//!
 //! # Backends
 //!
 //! On `s3://`, copy-if-not-exists needs the store's `copy_if_not_exists` option; without it,
@@ -75,7 +80,7 @@ use crate::store::Storage;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -329,12 +334,14 @@ impl BlobStore {
             .get(&key)
             .await
             .map_err(|e| self.read_error(digest, &key, e))?;
-        Ok(BlobReader::new(
-            *digest,
-            key,
-            got.meta.size,
-            got.into_stream(),
-        ))
+        let size = got.meta.size;
+        let stream = match got.payload {
+            // object_store reads local files in 8 KiB pieces; larger reads cost far fewer
+            // blocking-pool round trips.
+            GetResultPayload::File(file, path) => verify::file_stream(file, path, got.range),
+            GetResultPayload::Stream(s) => s,
+        };
+        Ok(BlobReader::new(*digest, key, size, stream))
     }
 
     /// The whole blob in memory, verified against `digest`.
