@@ -1,0 +1,1 @@
+//! The MLflow backend (in progress).
