@@ -36,6 +36,8 @@ pub mod digest;
 pub mod error;
 pub mod gate;
 pub mod lineage;
+#[cfg(feature = "mlflow")]
+pub mod mlflow;
 pub mod name;
 pub mod path;
 pub mod principal;
