@@ -1,3 +1,4 @@
 //! Examples live in `examples/`.
 
 pub mod governance;
+pub mod tracking;

@@ -46,6 +46,8 @@ pub mod gate;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod lineage;
+#[cfg(feature = "mlflow")]
+pub mod mlflow;
 pub mod name;
 pub mod path;
 pub mod policy;
