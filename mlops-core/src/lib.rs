@@ -2,7 +2,8 @@
 //!
 //! The floor every mlops-rs crate stands on: errors ([`ErrorKind`], [`Error`]),
 //! validated names ([`name`]), safe artifact paths ([`path::ArtifactPath`]),
-//! storage from a URL ([`Storage`]), sequenced create-only keys ([`seq::SeqLog`]),
+//! storage from a URL ([`Storage`]), a content-addressed blob store ([`BlobStore`]),
+//! sequenced create-only keys ([`seq::SeqLog`]),
 //! credentials that never print ([`Secret`]), content digests ([`Digest`]) and the
 //! shared vocabulary the domain crates exchange without importing each other:
 //! [`Principal`], [`Action`], [`ResourceRef`], [`LineageRef`] and [`GateReport`].
@@ -32,12 +33,15 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod audit;
+pub mod blob;
 pub mod digest;
 pub mod error;
 pub mod gate;
 pub mod lineage;
 pub mod name;
 pub mod path;
+pub mod policy;
 pub mod principal;
 pub mod secret;
 pub mod seq;
@@ -47,10 +51,12 @@ pub mod testkit;
 #[cfg(any(feature = "os-cloud", feature = "http"))]
 pub mod tls;
 
+pub use blob::{BlobRef, BlobStore, Manifest};
 pub use digest::Digest;
 pub use error::{Error, ErrorKind, Result};
 pub use gate::{Comparison, GateReport, Threshold};
 pub use lineage::{DatasetRef, LineageRef, ModelVersionRef, RunRef};
+pub use policy::{AllowAll, Authorizer, AuthorizerExt, Decision, Policy, ResourcePattern};
 pub use principal::{Action, Principal, PrincipalKind, ResourceKind, ResourceRef};
 pub use secret::Secret;
 pub use store::{Scheme, Storage};
@@ -69,5 +75,10 @@ mod send_sync {
         assert_send_sync::<crate::GateReport>();
         assert_send_sync::<crate::LineageRef>();
         assert_send_sync::<crate::Principal>();
+        assert_send_sync::<crate::BlobStore>();
+        assert_send_sync::<crate::Manifest>();
+        // A stream over a boxed object_store stream: Send (not Sync), like the streams it wraps.
+        fn assert_send<T: Send>() {}
+        assert_send::<crate::blob::BlobReader>();
     }
 }
