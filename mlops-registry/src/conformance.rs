@@ -225,9 +225,9 @@ pub async fn version_fields_round_trip(reg: &dyn ModelRegistry) -> Result<()> {
         got.signature.as_ref().unwrap()["inputs"][0]["name"],
         "amount"
     );
-    assert_eq!(got.artifacts.files.len(), 2);
+    assert_eq!(got.artifacts.len(), 2);
     assert_eq!(
-        got.artifacts.files[&weights].digest,
+        got.artifacts.get(weights.as_str()).unwrap().digest,
         Digest::of(&[7u8; 4096])
     );
     assert_eq!(got.manifest_digest, got.artifacts.digest());

@@ -79,9 +79,8 @@ pub use embedded::{EmbeddedRegistry, EmbeddedRegistryBuilder};
 pub use error::{Error, Result, Unmet};
 pub use registry::{ModelRegistry, RegistryExt};
 pub use types::{
-    ArtifactEntry, ArtifactManifest, Capabilities, CreateModelOptions, ModelQuery, ModelUpdate,
-    ModelVersion, NewModelVersion, Page, RegisteredModel, VersionQuery, VersionStatus,
-    VersionUpdate,
+    Capabilities, CreateModelOptions, ModelQuery, ModelUpdate, ModelVersion, NewModelVersion, Page,
+    RegisteredModel, VersionQuery, VersionStatus, VersionUpdate,
 };
 
 #[cfg(test)]

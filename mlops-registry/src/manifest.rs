@@ -141,7 +141,6 @@ impl ModelDeployments {
             let v = reg.get_version(&model, d.version).await?;
             let artifacts = v
                 .artifacts
-                .files
                 .iter()
                 .map(|(p, e)| DeployedArtifact {
                     path: p.to_string(),

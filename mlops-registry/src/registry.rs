@@ -408,8 +408,8 @@ pub trait RegistryExt: ModelRegistry {
         version: u64,
     ) -> Result<Vec<(ArtifactPath, Bytes)>> {
         let v = self.get_version(name, version).await?;
-        let mut out = Vec::with_capacity(v.artifacts.files.len());
-        for path in v.artifacts.files.keys() {
+        let mut out = Vec::with_capacity(v.artifacts.len());
+        for (path, _) in v.artifacts.iter() {
             out.push((path.clone(), self.get_artifact(name, version, path).await?));
         }
         Ok(out)

@@ -3,6 +3,7 @@
 use crate::error::Result;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use mlops_core::blob::Manifest;
 use mlops_core::name::{Alias, ModelName, NameKind, validate};
 use mlops_core::path::ArtifactPath;
 use mlops_core::{Digest, LineageRef, Principal};
@@ -103,36 +104,6 @@ impl std::fmt::Display for VersionStatus {
     }
 }
 
-/// One artifact file of a version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ArtifactEntry {
-    /// The blake3 digest of its bytes.
-    pub digest: Digest,
-    /// Its size in bytes.
-    pub size: u64,
-}
-
-/// The content-addressed manifest of a version's artifacts: path → digest.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ArtifactManifest {
-    /// Files by relative path (sorted, so the manifest digest is canonical).
-    pub files: BTreeMap<ArtifactPath, ArtifactEntry>,
-}
-
-impl ArtifactManifest {
-    /// The digest of the manifest: blake3 over its canonical JSON.
-    pub fn digest(&self) -> Digest {
-        // Serialising a BTreeMap of plain strings and integers cannot fail.
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        Digest::of(&json)
-    }
-
-    /// Total bytes over all files.
-    pub fn total_size(&self) -> u64 {
-        self.files.values().map(|e| e.size).sum()
-    }
-}
-
 /// A model version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelVersion {
@@ -146,8 +117,8 @@ pub struct ModelVersion {
     pub tags: BTreeMap<String, String>,
     /// Lifecycle state.
     pub status: VersionStatus,
-    /// The artifacts' manifest.
-    pub artifacts: ArtifactManifest,
+    /// The artifacts' manifest (core's blob-store manifest: path → digest + size).
+    pub artifacts: Manifest,
     /// The manifest's digest: the version's content identity.
     pub manifest_digest: Digest,
     /// Where the artifact tree lives (a directory URI; `storageUri` for serving).
@@ -437,23 +408,6 @@ pub(crate) fn check_page_size(n: usize) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn manifest_digest_is_canonical() {
-        let mut a = ArtifactManifest::default();
-        let e = |b: &[u8]| ArtifactEntry {
-            digest: Digest::of(b),
-            size: b.len() as u64,
-        };
-        a.files.insert(ArtifactPath::new("b").unwrap(), e(b"2"));
-        a.files.insert(ArtifactPath::new("a").unwrap(), e(b"1"));
-        let mut b = ArtifactManifest::default();
-        b.files.insert(ArtifactPath::new("a").unwrap(), e(b"1"));
-        b.files.insert(ArtifactPath::new("b").unwrap(), e(b"2"));
-        assert_eq!(a.digest(), b.digest());
-        assert_eq!(a.total_size(), 2);
-        assert_ne!(a.digest(), ArtifactManifest::default().digest());
-    }
 
     #[test]
     fn new_version_validation() {

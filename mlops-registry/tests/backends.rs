@@ -105,10 +105,14 @@ async fn corrupted_byte_is_an_integrity_error() {
         .await
         .unwrap();
     assert_eq!(reg.get_artifact(&m, 1, &path).await.unwrap().len(), 1 << 16);
-    let file = dir.path().join(format!(
-        "models/fraud/artifacts/{}/model/weights.bin",
-        v.manifest_digest.to_hex()
-    ));
+    // the blob behind the artifact, in core's blob store
+    let hex = v
+        .artifacts
+        .get("model/weights.bin")
+        .unwrap()
+        .digest
+        .to_hex();
+    let file = dir.path().join(format!("blobs/{}/{hex}", &hex[..2]));
     let mut bytes = std::fs::read(&file).unwrap();
     bytes[12345] = 1; // one byte
     std::fs::write(&file, bytes).unwrap();
@@ -120,7 +124,10 @@ async fn corrupted_byte_is_an_integrity_error() {
         "{msg}"
     );
     assert!(
-        msg.contains(&format!("expected {}", v.artifacts.files[&path].digest)),
+        msg.contains(&format!(
+            "expected {}",
+            v.artifacts.get(path.as_str()).unwrap().digest
+        )),
         "{msg}"
     );
 }

@@ -423,10 +423,8 @@ async fn cross_registry_copy_verifies_and_keeps_lineage() {
     .await
     .unwrap();
     let v2 = dev.get_version(&m, 2).await.unwrap();
-    let file = dir.path().join(format!(
-        "dev/models/fraud/artifacts/{}/model.bin",
-        v2.manifest_digest.to_hex()
-    ));
+    let hex = v2.artifacts.get("model.bin").unwrap().digest.to_hex();
+    let file = dir.path().join(format!("dev/blobs/{}/{hex}", &hex[..2]));
     let mut bytes = std::fs::read(&file).unwrap();
     bytes[50] ^= 0xff;
     std::fs::write(&file, bytes).unwrap();

@@ -6,7 +6,8 @@
 //! |---|---|
 //! | `models/<m>/events/<seq:020>` | one change to the model (create, update, alias, delete, ...) |
 //! | `models/<m>/versions/<n:020>` | version `n`'s immutable record, written last |
-//! | `models/<m>/artifacts/<manifest-hex>/<path>` | artifact bytes (see the artifact module) |
+//! | `blobs/<2 hex>/<64 hex>` | artifact files and manifests in core's blob store (verified reads) |
+//! | `models/<m>/artifacts/<manifest-hex>/<path>` | the serving tree: server-side copies of the blobs |
 //!
 //! Version numbers are allocated by creating `versions/<n>` if absent
 //! ([`SeqLog`]): concurrent writers, on one machine or many, get 1..n without
@@ -383,7 +384,8 @@ impl ModelRegistry for EmbeddedRegistry {
         new.validate()?;
         let st = self.live(name).await?;
         // Artifacts first: until the record below exists, nothing is visible.
-        let (artifacts, digest) = self.inner.artifacts.put_all(name, &new.artifacts).await?;
+        let artifacts = self.inner.artifacts.put_all(name, &new.artifacts).await?;
+        let digest = artifacts.digest();
         let rec = VersionRecord {
             artifact_uri: self.inner.artifacts.uri(name, &digest),
             artifacts,
@@ -534,19 +536,15 @@ impl ModelRegistry for EmbeddedRegistry {
         path: &ArtifactPath,
     ) -> Result<Bytes> {
         let v = self.get_version(name, version).await?;
-        let entry = v
+        let blob = *v
             .artifacts
-            .files
-            .get(path)
+            .get(path.as_str())
             .ok_or_else(|| Error::ArtifactNotFound {
                 model: name.to_string(),
                 version,
                 path: path.to_string(),
             })?;
-        self.inner
-            .artifacts
-            .get(name, &v.manifest_digest, path, entry)
-            .await
+        self.inner.artifacts.get(name, path, &blob).await
     }
 }
 

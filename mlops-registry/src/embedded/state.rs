@@ -1,7 +1,7 @@
 //! The embedded backend's records: immutable version records and the sequenced
 //! event log of a model, folded on read into the current state.
 
-use crate::types::{ArtifactManifest, ModelVersion, RegisteredModel, VersionStatus, VersionUpdate};
+use crate::types::{ModelVersion, RegisteredModel, VersionStatus, VersionUpdate};
 use chrono::{DateTime, Utc};
 use mlops_core::name::{Alias, ModelName};
 use mlops_core::{Digest, LineageRef};
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 /// after its artifacts. Its number is its key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct VersionRecord {
-    pub(crate) artifacts: ArtifactManifest,
+    pub(crate) artifacts: mlops_core::blob::Manifest,
     pub(crate) manifest_digest: Digest,
     pub(crate) artifact_uri: String,
     #[serde(default)]

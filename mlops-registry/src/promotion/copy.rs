@@ -57,7 +57,7 @@ pub async fn copy_version(
     };
     let copied = dst.create_version(model, new).await?;
     // Verify on arrival against the source manifest, not the destination's own.
-    for (path, entry) in &v.artifacts.files {
+    for (path, entry) in v.artifacts.iter() {
         let bytes = dst.get_artifact(model, copied.version, path).await?;
         let actual = Digest::of(&bytes);
         if actual != entry.digest {
@@ -69,7 +69,7 @@ pub async fn copy_version(
             .into());
         }
     }
-    if copied.artifacts.files.len() != v.artifacts.files.len() {
+    if copied.artifacts != v.artifacts {
         return Err(mlops_core::Error::Integrity {
             what: format!("artifact manifest of {model} copied to {dst}"),
             expected: v.manifest_digest.to_string(),
