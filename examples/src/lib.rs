@@ -2,3 +2,4 @@
 
 pub mod governance;
 pub mod tracking;
+pub mod registry;
