@@ -269,6 +269,81 @@ fn merge(
     }
 }
 
+/// The latest row per key among rows with event time in `[lo, hi]` (greatest event time, then
+/// created, then source order). Rows with a null key or time are skipped.
+pub(crate) fn latest_per_key(
+    keys: &[ArrayRef],
+    ts: &Micros,
+    created: Option<&Micros>,
+    lo: i64,
+    hi: i64,
+) -> Result<Vec<u32>> {
+    let n = ts.values.len();
+    let nulls = keys.iter().fold(None, |acc: Option<NullBuffer>, c| {
+        NullBuffer::union(acc.as_ref(), c.logical_nulls().as_ref())
+    });
+    let k = match keys {
+        [] => Keys::Int(vec![0; n]),
+        [one] if int_bits(one).is_some() => Keys::Int(int_bits(one).unwrap_or_default()),
+        _ => {
+            let fields = keys
+                .iter()
+                .map(|c| SortField::new(c.data_type().clone()))
+                .collect();
+            Keys::Rows(RowConverter::new(fields)?.convert_columns(keys)?)
+        }
+    };
+    let cr = |i: usize| -> i64 {
+        match created {
+            Some(c) if c.valid(i) => c.values[i],
+            Some(_) => i64::MIN,
+            None => 0,
+        }
+    };
+    let mut idx: Vec<u32> = (0..n)
+        .filter(|&i| {
+            ts.valid(i)
+                && nulls.as_ref().is_none_or(|b| b.is_valid(i))
+                && (lo..=hi).contains(&ts.values[i])
+        })
+        .map(|i| i as u32)
+        .collect();
+    let v = &ts.values;
+    let last_of_group: Vec<bool> = match &k {
+        Keys::Int(k) => {
+            idx.par_sort_unstable_by(|&a, &b| {
+                let (a, b) = (a as usize, b as usize);
+                (k[a], v[a], cr(a), a).cmp(&(k[b], v[b], cr(b), b))
+            });
+            (0..idx.len())
+                .map(|p| {
+                    idx.get(p + 1)
+                        .is_none_or(|&nx| k[nx as usize] != k[idx[p] as usize])
+                })
+                .collect()
+        }
+        Keys::Rows(r) => {
+            idx.par_sort_unstable_by(|&a, &b| {
+                let (a, b) = (a as usize, b as usize);
+                r.row(a)
+                    .cmp(&r.row(b))
+                    .then((v[a], cr(a), a).cmp(&(v[b], cr(b), b)))
+            });
+            (0..idx.len())
+                .map(|p| {
+                    idx.get(p + 1)
+                        .is_none_or(|&nx| r.row(nx as usize) != r.row(idx[p] as usize))
+                })
+                .collect()
+        }
+    };
+    Ok(idx
+        .into_iter()
+        .zip(last_of_group)
+        .filter_map(|(i, last)| last.then_some(i))
+        .collect())
+}
+
 /// The `take` indices for an index vector: [`NO_MATCH`] becomes null.
 pub(crate) fn take_indices(idx: Vec<u32>) -> UInt32Array {
     let valid: NullBuffer = idx.iter().map(|&i| i != NO_MATCH).collect();
