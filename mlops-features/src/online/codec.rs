@@ -18,6 +18,13 @@ pub(crate) fn to_declared(name: &str, a: &ArrayRef, vt: ValueType) -> Result<Arr
     if a.data_type() == &want {
         return Ok(a.clone());
     }
+    if vt == ValueType::Timestamp {
+        // Re-scale by hand: casting between zones would need zone names parsed (chrono-tz).
+        let m = crate::offline::asof::to_micros(name, a)?;
+        let arr = arrow::array::TimestampMicrosecondArray::new(m.values.into(), m.nulls)
+            .with_timezone("UTC");
+        return Ok(std::sync::Arc::new(arr));
+    }
     cast(a, &want).map_err(|e| {
         Error::invalid(
             "column",
@@ -317,5 +324,21 @@ mod tests {
             value: enc[0].clone(),
         };
         assert_eq!(unpack(&[1], &pack(&row)), Some(row));
+    }
+}
+
+#[cfg(test)]
+mod ts_tests {
+    use super::*;
+    use arrow::array::TimestampNanosecondArray;
+    use std::sync::Arc;
+
+    #[test]
+    fn timestamps_of_any_unit_become_utc_micros() {
+        let a: ArrayRef = Arc::new(TimestampNanosecondArray::from(vec![Some(1_500), None]));
+        let b = to_declared("t", &a, ValueType::Timestamp).unwrap();
+        assert_eq!(b.data_type(), &ValueType::Timestamp.arrow_type());
+        let b = b.as_primitive::<t::TimestampMicrosecondType>();
+        assert_eq!((b.value(0), b.is_null(1)), (1, true));
     }
 }
