@@ -375,3 +375,49 @@ pub(crate) async fn read_filtered(
     }
     Ok(arrow::compute::concat_batches(&schema, &kept)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, TimestampMicrosecondArray};
+    use mlops_core::Storage;
+
+    #[tokio::test]
+    async fn row_groups_are_pruned_by_event_time_and_columns_projected() {
+        let ts: ArrayRef = Arc::new(
+            TimestampMicrosecondArray::from((0..300).collect::<Vec<i64>>()).with_timezone("UTC"),
+        );
+        let k: ArrayRef = Arc::new(Int64Array::from((0..300).collect::<Vec<i64>>()));
+        let batch = RecordBatch::try_from_iter(vec![("k", k), ("ts", ts)]).unwrap();
+        let mut buf = Vec::new();
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(100))
+            .build();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let s = Storage::memory();
+        let path = s.path("f.parquet").unwrap();
+        s.store().put(&path, buf.into()).await.unwrap();
+        let f = ParquetFile::open(s.store().clone(), path, "mem".into())
+            .await
+            .unwrap();
+        assert_eq!(f.row_groups(None), vec![0, 1, 2]);
+        assert_eq!(f.row_groups(Some(("ts", 150, 160))), vec![1]);
+        assert_eq!(f.row_groups(Some(("ts", 99, 200))), vec![0, 1, 2]);
+        assert_eq!(f.row_groups(Some(("ts", 400, 500))), Vec::<usize>::new());
+        let got = read_columns(&[f], &["ts".to_string()], Some(("ts", 120, 130)))
+            .await
+            .unwrap();
+        assert_eq!((got.num_rows(), got.num_columns()), (100, 1));
+        assert_eq!(
+            got.column(0)
+                .as_any()
+                .downcast_ref::<TimestampMicrosecondArray>()
+                .unwrap()
+                .value(0),
+            100
+        );
+    }
+}
