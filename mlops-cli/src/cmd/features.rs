@@ -91,7 +91,12 @@ fn parse_view(spec: &str) -> Result<HistoricalView, CliError> {
                 view.with_join_keys(keys)
             }
             "timestamp" if !v.is_empty() => view.with_timestamp_field(v),
-            "created" => view.with_created_field((!v.is_empty()).then(|| v.to_string())),
+            // `created=` (or None/null, as a manifest with no created column renders) disables
+            // the tie-breaker.
+            "created" => {
+                let none = v.is_empty() || v.eq_ignore_ascii_case("none") || v == "null";
+                view.with_created_field((!none).then(|| v.to_string()))
+            }
             _ => {
                 return Err(CliError::input(format!(
                     "bad --view option {k:?} in {spec:?}: expected ttl, join_keys, timestamp or created"
