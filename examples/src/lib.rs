@@ -3,3 +3,4 @@
 pub mod governance;
 pub mod tracking;
 pub mod registry;
+pub mod features;
