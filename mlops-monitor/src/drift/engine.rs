@@ -125,6 +125,29 @@ pub fn column_drift(
             });
         }
     }
+    // Samples built by hand may hold NaN/±inf: clean them as `Sample::from_arrow` does.
+    let cleaned;
+    let (reference, current) = match (reference, current) {
+        (Sample::Numerical(r), Sample::Numerical(c))
+            if r.values.iter().chain(&c.values).any(|v| !v.is_finite()) =>
+        {
+            let clean = |n: &Numbers| Numbers {
+                values: n.values.iter().copied().filter(|v| v.is_finite()).collect(),
+                integer: n.integer,
+            };
+            cleaned = (Sample::Numerical(clean(r)), Sample::Numerical(clean(c)));
+            (&cleaned.0, &cleaned.1)
+        }
+        _ => (reference, current),
+    };
+    for (side, s) in [("reference", reference), ("current", current)] {
+        if s.is_empty() {
+            return Err(Error::EmptySample {
+                column: column.to_string(),
+                side,
+            });
+        }
+    }
     let (kind, n_reference, distinct6) = match (reference, current) {
         (Sample::Numerical(r), Sample::Numerical(c)) => (
             ColumnKind::Numerical,
@@ -218,12 +241,7 @@ fn numerical(method: Method, family: Family, r: &Numbers, c: &Numbers) -> Result
             )
         }
         Method::CramerVonMises => {
-            let p = stats::cvm::cvm_2samp(sr(), sc()).ok_or_else(|| {
-                Error::na(
-                    method.id(),
-                    "x and y must contain at least two observations.",
-                )
-            })?;
+            let p = stats::cvm::cvm_2samp(sr(), sc()).map_err(|m| Error::na(method.id(), m))?;
             (p, None, Binning::None)
         }
         Method::Anderson => {
