@@ -56,8 +56,6 @@ fn midranks(x: &[f64], y: &[f64]) -> (Vec<f64>, Vec<f64>) {
 /// where the binomial is a Python float, so small tables run in float16 or float32.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Dtype {
-    /// An unsigned integer type: exact.
-    Int,
     /// float16.
     F16,
     /// float32.
@@ -69,7 +67,7 @@ enum Dtype {
 impl Dtype {
     fn round(self, x: f64) -> f64 {
         match self {
-            Dtype::Int | Dtype::F64 => x,
+            Dtype::F64 => x,
             Dtype::F32 => x as f32 as f64,
             Dtype::F16 => round_f16(x),
         }
@@ -193,7 +191,7 @@ fn exact(s: f64, m: u64, n: u64) -> Result<f64, String> {
         .map(|(_, f)| *f)
         .collect();
     Ok(match dtype {
-        Dtype::Int | Dtype::F64 => selected.iter().sum::<f64>() / combinations,
+        Dtype::F64 => selected.iter().sum::<f64>() / combinations,
         Dtype::F32 => {
             let s: Vec<f32> = selected.iter().map(|&f| f as f32).collect();
             (pairwise_f32(&s) / combinations as f32) as f64
