@@ -42,6 +42,7 @@ pub mod column;
 pub mod drift;
 mod error;
 pub mod io;
+pub mod profile;
 pub(crate) mod stats;
 
 pub use column::{ColumnKind, Counts, Key, Numbers, Sample};
@@ -50,3 +51,4 @@ pub use drift::{
     column_drift, dataset_drift,
 };
 pub use error::{Error, Result};
+pub use profile::Profile;

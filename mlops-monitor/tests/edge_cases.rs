@@ -145,3 +145,114 @@ proptest! {
         }
     }
 }
+
+mod profiles {
+    use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+    use mlops_monitor::profile::{Profile, ProfileOptions};
+    use mlops_monitor::{ColumnOutcome, DatasetSpec, DriftOptions, Method, dataset_drift};
+    use std::sync::Arc;
+
+    fn batch(shift: f64, n: usize) -> RecordBatch {
+        let x: ArrayRef = Arc::new(Float64Array::from(
+            (0..n)
+                .map(|i| ((i * 7919) % 1000) as f64 / 100.0 + shift)
+                .collect::<Vec<_>>(),
+        ));
+        let c: ArrayRef = Arc::new(StringArray::from(
+            (0..n)
+                .map(|i| ["a", "b", "c"][(i + (shift as usize)) % 3])
+                .collect::<Vec<_>>(),
+        ));
+        RecordBatch::try_from_iter([("x", x), ("c", c)]).unwrap()
+    }
+
+    fn score(d: &mlops_monitor::DatasetDrift, col: &str) -> f64 {
+        d.columns
+            .iter()
+            .find_map(|c| match c {
+                ColumnOutcome::Tested(t) if t.column == col => Some(t.score),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn profile_reproduces_raw_drift_and_round_trips() {
+        let (r, c) = (batch(0.0, 3000), batch(1.0, 2000));
+        let opts = ProfileOptions {
+            keep_samples: true,
+            ..ProfileOptions::default()
+        };
+        let p = Profile::from_batch(&r, &opts).unwrap();
+        // evidently family from the profile == from the raw reference
+        let raw = dataset_drift(&r, &c, &DatasetSpec::default()).unwrap();
+        let mut back = Profile::from_json(&p.to_json().unwrap()).unwrap();
+        back.attach_samples(p.samples_parquet().unwrap().unwrap())
+            .unwrap();
+        let via = back.drift(&c, &DriftOptions::evidently()).unwrap();
+        for col in ["x", "c"] {
+            assert_eq!(score(&raw, col), score(&via, col), "{col}");
+        }
+        // standard PSI without samples == with
+        let lean = Profile::from_batch(&r, &ProfileOptions::default()).unwrap();
+        let o = DriftOptions::standard().with_method(Method::Psi);
+        let a = lean.drift(&c, &o).unwrap();
+        let b = back.drift(&c, &o).unwrap();
+        assert_eq!(score(&a, "x"), score(&b, "x"));
+        assert!(a.drift);
+        // a method that needs the raw sample says so
+        let ks = lean
+            .drift(&c, &DriftOptions::evidently().with_method(Method::Ks))
+            .unwrap();
+        assert!(
+            matches!(&ks.columns[1], ColumnOutcome::Failed { error, .. } if error.contains("raw reference")),
+            "{:?}",
+            ks.columns
+        );
+    }
+
+    #[test]
+    fn partitions_merge_to_the_whole() {
+        let whole = batch(0.0, 4000);
+        let (a, b) = (whole.slice(0, 1500), whole.slice(1500, 2500));
+        let opts = ProfileOptions {
+            keep_samples: true,
+            ..ProfileOptions::default()
+        };
+        let mut pa = Profile::from_batch(&a, &opts).unwrap();
+        let pb = Profile::from_batch(&b, &opts).unwrap();
+        pa.merge(&pb).unwrap();
+        let pw = Profile::from_batch(&whole, &opts).unwrap();
+        assert_eq!(pa.columns["x"].bins, pw.columns["x"].bins);
+        assert_eq!(pa.columns["c"].counts, pw.columns["c"].counts);
+        let (ma, mw) = (
+            pa.columns["x"].moments.unwrap(),
+            pw.columns["x"].moments.unwrap(),
+        );
+        assert!((ma.std_pop() - mw.std_pop()).abs() < 1e-12);
+        // lean profiles: update() counts a partition into the fitted bins
+        let mut lean = Profile::from_batch(&a, &ProfileOptions::default()).unwrap();
+        lean.update(&b).unwrap();
+        assert_eq!(lean.columns["x"].n, 4000);
+        let other = Profile::from_batch(&b, &ProfileOptions::default()).unwrap();
+        let mut l2 = Profile::from_batch(&a, &ProfileOptions::default()).unwrap();
+        assert_eq!(
+            l2.merge(&other).unwrap_err().kind(),
+            mlops_core::ErrorKind::Conflict
+        );
+    }
+
+    #[tokio::test]
+    async fn save_and_load_on_memory_storage() {
+        let storage = mlops_core::Storage::memory();
+        let opts = ProfileOptions {
+            keep_samples: true,
+            ..ProfileOptions::default()
+        };
+        let p = Profile::from_batch(&batch(0.0, 500), &opts).unwrap();
+        p.save(&storage, "fraud-v1").await.unwrap();
+        let back = Profile::load(&storage, "fraud-v1").await.unwrap();
+        assert_eq!(back, p);
+        assert!(p.save(&storage, "fraud-v1").await.is_err());
+    }
+}

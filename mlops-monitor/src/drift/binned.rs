@@ -269,11 +269,12 @@ impl StandardBins {
         let edges: Vec<f64> = (1..10)
             .map(|i| quantile_sorted(sorted, i as f64 * 0.1))
             .collect();
-        let counts = Self::count_quantiles(&edges, sorted);
+        let counts = Self::count(&edges, sorted);
         StandardBins::Quantiles { edges, counts }
     }
 
-    fn count_quantiles(edges: &[f64], values: &[f64]) -> Vec<u64> {
+    /// Counts values into the bins of interior `edges` (bin = number of edges ≤ x).
+    pub(crate) fn count(edges: &[f64], values: &[f64]) -> Vec<u64> {
         let mut counts = vec![0u64; edges.len() + 1];
         for &x in values {
             counts[edges.partition_point(|&e| e <= x)] += 1;
@@ -295,7 +296,7 @@ impl StandardBins {
                 let n: u64 = counts.iter().sum();
                 let p = props(counts, n);
                 let cur_counts = match current {
-                    CurrentSide::Numbers(v) => Self::count_quantiles(edges, v),
+                    CurrentSide::Numbers(v) => Self::count(edges, v),
                     CurrentSide::Counts(c) => {
                         let mut out = vec![0u64; edges.len() + 1];
                         for (k, cnt) in &c.counts {

@@ -10,6 +10,7 @@ pub use binned::StandardBins;
 pub use dataset::{
     ColumnOutcome, DEFAULT_DRIFT_SHARE, DatasetDrift, DatasetSpec, dataset_drift, summarise,
 };
+pub(crate) use engine::binned_score;
 pub use engine::{ColumnDrift, DriftOptions, column_drift, default_method};
 
 pub use method::{Binning, Family, Method, STANDARD_EPSILON};
