@@ -41,7 +41,9 @@
 pub mod column;
 pub mod drift;
 mod error;
+pub mod fairness;
 pub mod io;
+pub mod performance;
 pub mod profile;
 pub(crate) mod stats;
 
