@@ -164,7 +164,7 @@ fn disparities(by: &[GroupRates], overall: &GroupRates, to_overall: bool) -> Dis
 /// let y_pred = [1, 0, 0, 1, 1, 0];
 /// let group = ["a", "a", "a", "b", "b", "b"];
 /// let r = fairness(&y_true, &y_pred, &group)?;
-/// assert!((r.between_groups.demographic_parity_difference - 0.0).abs() < 1e-12);
+/// assert!((r.between_groups.demographic_parity_difference - 1.0 / 3.0).abs() < 1e-12);
 /// assert_eq!(r.by_group["a"].tpr, 0.5);
 /// # Ok::<(), mlops_monitor::Error>(())
 /// ```
