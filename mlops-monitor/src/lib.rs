@@ -19,6 +19,14 @@
 //! The `standard` family fits bins on the reference (deciles, reference categories), so a
 //! [`Profile`] computed once can be reused for every later batch.
 //!
+//! ## Fairness, performance, gates, serving metrics
+//!
+//! [`fairness::fairness`] matches fairlearn 0.15 (NaN for 0/0 ratios, with the reason in
+//! `notes`); [`performance`] matches scikit-learn 1.9. A [`ValidationSuite`] of [`Check`]s
+//! ("no feature drifted", "AUC ≥ 0.8", "disparate impact ≥ 0.8", your own) turns an
+//! [`Evidence`] into [`mlops_core::GateReport`]s. [`metrics::ServingMetrics`] exposes latency
+//! histograms, request/error counters and drift gauges for Prometheus.
+//!
 //! ## Edge cases
 //!
 //! | input | result |
@@ -43,9 +51,11 @@ pub mod drift;
 mod error;
 pub mod fairness;
 pub mod io;
+pub mod metrics;
 pub mod performance;
 pub mod profile;
 pub(crate) mod stats;
+pub mod suite;
 
 pub use column::{ColumnKind, Counts, Key, Numbers, Sample};
 pub use drift::{
@@ -54,3 +64,4 @@ pub use drift::{
 };
 pub use error::{Error, Result};
 pub use profile::Profile;
+pub use suite::{Check, Evidence, ValidationSuite};
