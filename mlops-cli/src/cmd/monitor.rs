@@ -212,3 +212,80 @@ fn to_table(r: &DatasetDrift) -> String {
     ));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+
+    fn write(dir: &std::path::Path, name: &str, shift: f64) -> PathBuf {
+        let x: ArrayRef = Arc::new(Float64Array::from(
+            (0..300)
+                .map(|i| f64::from(i % 50) + shift)
+                .collect::<Vec<_>>(),
+        ));
+        let c: ArrayRef = Arc::new(StringArray::from(vec![Some("a"); 300]));
+        let b = RecordBatch::try_from_iter([("x", x), ("c", c)]).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, mlops_monitor::io::write_parquet_bytes(&b).unwrap()).unwrap();
+        p
+    }
+
+    fn args(r: PathBuf, c: PathBuf) -> DriftArgs {
+        DriftArgs {
+            reference: r,
+            current: c,
+            columns: vec![],
+            numerical: vec![],
+            categorical: vec![],
+            method: "auto".into(),
+            threshold: None,
+            family: "evidently".into(),
+            drift_share: 0.5,
+            format: Format::Json,
+            fail_on_drift: true,
+        }
+    }
+
+    #[test]
+    fn exit_codes_and_json() {
+        let dir = std::env::temp_dir().join(format!("mlops-cli-monitor-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (r, c) = (
+            write(&dir, "r.parquet", 0.0),
+            write(&dir, "c.parquet", 20.0),
+        );
+        // x drifts, c (one value both sides) does not: share 0.5 -> dataset drift -> exit 1
+        assert_eq!(
+            drift(args(r.clone(), c.clone())).unwrap(),
+            Exit::CheckFailed
+        );
+        assert_eq!(drift(args(r.clone(), r.clone())).unwrap(), Exit::Ok);
+        let e = drift(args(dir.join("missing.parquet"), c.clone())).unwrap_err();
+        assert_eq!(e.exit(), Exit::Input);
+        let mut bad = args(r.clone(), c.clone());
+        bad.method = "TVD".into();
+        assert_eq!(drift(bad).unwrap_err().exit(), Exit::Input);
+        let mut bad = args(r, c);
+        bad.numerical = vec!["nope".into()];
+        assert_eq!(drift(bad).unwrap_err().exit(), Exit::Input);
+        std::fs::remove_dir_all(&dir).ok();
+
+        assert_eq!(float(f64::NAN), json!("NaN"));
+        assert_eq!(float(f64::INFINITY), json!("Infinity"));
+        assert_eq!(float(f64::NEG_INFINITY), json!("-Infinity"));
+        let report = mlops_monitor::drift::summarise(
+            vec![ColumnOutcome::Failed {
+                column: "v".into(),
+                error: "boom".into(),
+            }],
+            0.5,
+        );
+        let v = to_json(&report);
+        assert_eq!(v["columns"][0], json!({"column": "v", "error": "boom"}));
+        assert_eq!(v["dataset"]["share"], json!("NaN"));
+        assert_eq!(v["dataset"]["drift"], json!(false));
+    }
+}
