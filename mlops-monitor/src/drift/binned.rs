@@ -276,8 +276,30 @@ impl StandardBins {
     /// Counts values into the bins of interior `edges` (bin = number of edges ≤ x).
     pub(crate) fn count(edges: &[f64], values: &[f64]) -> Vec<u64> {
         let mut counts = vec![0u64; edges.len() + 1];
-        for &x in values {
-            counts[edges.partition_point(|&e| e <= x)] += 1;
+        if edges.len() <= 16 {
+            // branchless: compare with every edge (padded with +inf, never ≤ a finite x);
+            // four count arrays break the store dependency of repeated bins
+            let mut e = [f64::INFINITY; 16];
+            e[..edges.len()].copy_from_slice(edges);
+            let mut c4 = [[0u64; 17]; 4];
+            let chunks = values.chunks_exact(4);
+            let rest = chunks.remainder();
+            let bin = |x: f64| e.iter().map(|&ed| usize::from(ed <= x)).sum::<usize>();
+            for ch in chunks {
+                for (lane, &x) in ch.iter().enumerate() {
+                    c4[lane][bin(x)] += 1;
+                }
+            }
+            for &x in rest {
+                c4[0][bin(x)] += 1;
+            }
+            for (k, c) in counts.iter_mut().enumerate() {
+                *c = c4.iter().map(|l| l[k]).sum();
+            }
+        } else {
+            for &x in values {
+                counts[edges.partition_point(|&e| e <= x)] += 1;
+            }
         }
         counts
     }

@@ -16,17 +16,17 @@ pub(crate) fn ks_2samp(n1: usize, n2: usize, pass: &EcdfPass) -> (f64, f64) {
         pass.d_plus
     };
     if n1.max(n2) <= MAX_AUTO_N {
-        let g = super::gcd(n1 as u64, n2 as u64) as u128;
-        let lcm = (n1 as u128 / g) * n2 as u128;
+        let g = super::gcd(n1 as u64, n2 as u64);
+        let lcm = (n1 as u64 / g) * n2 as u64;
         let h = pass.h;
         let d = h as f64 / lcm as f64;
         if h == 0 {
             return (d, 1.0);
         }
         let prob = if n1 == n2 {
-            prob_outside_square(n1 as u64, h as u64)
+            prob_outside_square(n1 as u64, h)
         } else {
-            outer_prob_inside(n1 as u64, n2 as u64, g as u64, h as u64)
+            outer_prob_inside(n1 as u64, n2 as u64, g, h)
         };
         if prob.is_finite() && (0.0..=1.0).contains(&prob) {
             return (d, prob);

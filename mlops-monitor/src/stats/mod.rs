@@ -49,7 +49,7 @@ pub(crate) struct EcdfPass {
     /// max(F_b − F_a), ≥ 0.
     pub(crate) d_minus: f64,
     /// Largest |i·m/g − j·n/g| (the exact KS statistic times lcm(n, m)).
-    pub(crate) h: u128,
+    pub(crate) h: u64,
     /// ∫|F_a − F_b| dx (scipy `wasserstein_distance`).
     pub(crate) w1: f64,
     /// ∫(F_a − F_b)² dx (scipy `energy_distance` = √2·√this).
@@ -59,11 +59,12 @@ pub(crate) struct EcdfPass {
 /// One merge over two sorted, non-empty samples.
 pub(crate) fn ecdf_pass(a: &[f64], b: &[f64]) -> EcdfPass {
     let (n, m) = (a.len(), b.len());
-    let g = gcd(n as u64, m as u64) as u128;
-    let (ng, mg) = (n as u128 / g, m as u128 / g);
+    // i·m/g ≤ n·m/g fits u64 for any in-memory sample sizes (≤ 2^32 each)
+    let g = gcd(n as u64, m as u64);
+    let (ng, mg) = (n as u64 / g, m as u64 / g);
     let (nf, mf) = (n as f64, m as f64);
     let (mut i, mut j) = (0usize, 0usize);
-    let (mut d_plus, mut d_minus, mut h) = (0.0f64, 0.0f64, 0u128);
+    let (mut d_plus, mut d_minus, mut h) = (0.0f64, 0.0f64, 0u64);
     let (mut w1, mut w1c, mut l2, mut l2c) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
     let mut prev: Option<f64> = None;
     let mut prev_diff = 0.0f64;
@@ -92,7 +93,9 @@ pub(crate) fn ecdf_pass(a: &[f64], b: &[f64]) -> EcdfPass {
         if -diff > d_minus {
             d_minus = -diff;
         }
-        let hi = (i as u128 * mg).abs_diff(j as u128 * ng);
+        let hi = (i as u64)
+            .wrapping_mul(mg)
+            .abs_diff((j as u64).wrapping_mul(ng));
         if hi > h {
             h = hi;
         }
