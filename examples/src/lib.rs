@@ -4,3 +4,4 @@ pub mod governance;
 pub mod tracking;
 pub mod registry;
 pub mod features;
+pub mod monitor;
