@@ -1,1 +1,3 @@
 //! Examples live in `examples/`.
+
+pub mod registry;
