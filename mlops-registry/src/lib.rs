@@ -73,7 +73,11 @@ pub mod error;
 pub mod manifest;
 pub mod promotion;
 pub mod registry;
+#[cfg(feature = "sagemaker")]
+pub mod sagemaker;
 pub mod types;
+#[cfg(feature = "vertex")]
+pub mod vertex;
 
 pub use embedded::{EmbeddedRegistry, EmbeddedRegistryBuilder};
 pub use error::{Error, Result, Unmet};
