@@ -1,7 +1,7 @@
 //! Examples live in `examples/`.
 
-pub mod governance;
-pub mod tracking;
-pub mod registry;
 pub mod features;
+pub mod governance;
 pub mod monitor;
+pub mod registry;
+pub mod tracking;
