@@ -85,10 +85,7 @@ impl BlobStore {
                 }
             }
         }
-        let staging = self
-            .staging
-            .clone()
-            .join(uuid::Uuid::new_v4().simple().to_string());
+        let staging = self.staging_key();
         let rest = stream.inspect(|c| {
             if let Ok(c) = c {
                 hasher.update(c);
