@@ -17,6 +17,8 @@
     doc = "| MLflow tracking server (REST) | `MlflowTracker` | `mlflow` |"
 )]
 //!
+//! [`parse_url`] opens either from a URL (`file:///srv/mlruns`, `http://mlflow:5000`).
+//!
 //! Around the trait: [`RunLogger`] (non-blocking, batched logging for training
 //! loops), [`parse`] (the filter parser) and, with the `conformance` feature,
 //! `conformance` (the checks every backend passes).
@@ -25,7 +27,7 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `mlflow` | [`MlflowTracker`](crate#backends) over mlops-core's MLflow wire client |
+//! | `mlflow` | `MlflowTracker` over mlops-core's MLflow wire client |
 //! | `s3`, `gcs`, `azure` | cloud object stores for the embedded backend |
 //! | `conformance` | the public conformance suite |
 //!
@@ -58,6 +60,7 @@ pub mod mlflow;
 pub mod parse;
 pub mod tracker;
 pub mod types;
+pub mod url;
 
 pub use embedded::{EmbeddedTracker, EmbeddedTrackerBuilder};
 pub use error::{Error, Result};
@@ -70,6 +73,7 @@ pub use types::{
     Metric, Page, Param, Run, RunData, RunInfo, RunStatus, SearchExperiments, SearchRuns, Tag,
     ViewType,
 };
+pub use url::{TrackerScheme, parse_url, parse_url_opts};
 
 #[cfg(test)]
 mod send_sync {

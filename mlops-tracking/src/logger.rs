@@ -23,7 +23,7 @@ pub struct RunLoggerOptions {
     pub batch_size: usize,
     /// How long a caller waits on a full queue before [`Error::QueueFull`] (default 30 s).
     pub send_timeout: Duration,
-    /// A partial batch is sent after this idle time (default 1 s).
+    /// A partial batch is sent at the latest this long after its first item (default 1 s).
     pub flush_interval: Duration,
 }
 
@@ -54,7 +54,7 @@ impl RunLoggerOptions {
         self.send_timeout = d;
         self
     }
-    /// Sets the idle flush interval.
+    /// Sets how long a partial batch may wait.
     pub fn with_flush_interval(mut self, d: Duration) -> Self {
         self.flush_interval = d;
         self
@@ -295,8 +295,13 @@ async fn worker(
             errs
         }
     };
+    // When the oldest queued item arrived: a partial batch waits at most flush_interval.
+    let mut oldest: Option<tokio::time::Instant> = None;
     loop {
-        let msg = match tokio::time::timeout(opts.flush_interval, rx.recv()).await {
+        let wait = oldest.map_or(opts.flush_interval, |t| {
+            opts.flush_interval.saturating_sub(t.elapsed())
+        });
+        let msg = match tokio::time::timeout(wait, rx.recv()).await {
             Ok(Some(m)) => Some(m),
             Ok(None) => break,
             Err(_) => None,
@@ -305,10 +310,12 @@ async fn worker(
         match msg {
             None => {
                 errors = send(std::mem::take(&mut pending), &mut errors).await;
+                oldest = None;
                 continue;
             }
             Some(m) => push(&mut pending, m, &mut flush_reply),
         }
+        oldest.get_or_insert_with(tokio::time::Instant::now);
         // Drain what is already queued, up to one batch.
         while flush_reply.is_none() && pending.len() < opts.batch_size {
             match rx.try_recv() {
@@ -316,8 +323,10 @@ async fn worker(
                 Err(_) => break,
             }
         }
-        if pending.len() >= opts.batch_size || flush_reply.is_some() {
+        let due = oldest.is_some_and(|t| t.elapsed() >= opts.flush_interval);
+        if pending.len() >= opts.batch_size || flush_reply.is_some() || due {
             errors = send(std::mem::take(&mut pending), &mut errors).await;
+            oldest = None;
         }
         if let Some(reply) = flush_reply {
             // The caller may have given up waiting; nothing else to tell.
@@ -376,6 +385,31 @@ mod tests {
         let h = t.metric_history(&run, "x").await.unwrap();
         assert_eq!(h.len(), 100);
         assert_eq!(h[99].value, 99.0);
+        log.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_trickle_is_sent_within_the_flush_interval() {
+        let (t, run) = setup().await;
+        let log = RunLogger::new(
+            t.clone(),
+            &run,
+            RunLoggerOptions::default().with_flush_interval(Duration::from_millis(30)),
+        );
+        for i in 0..5 {
+            log.log_metric("slow", i as f64, i).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // no flush: the worker sends on its own once the oldest point is 30 ms old
+        let mut seen = 0;
+        for _ in 0..200 {
+            seen = t.metric_history(&run, "slow").await.unwrap().len();
+            if seen == 5 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(seen, 5);
         log.close().await.unwrap();
     }
 
