@@ -139,9 +139,12 @@ impl HistoricalOptions {
         self
     }
 
-    /// A memory budget in bytes for feature source data. When a view's projected source is
-    /// at least 4× the budget, it is processed in key-hash partitions, one at a time, each
-    /// reading only its own rows of the source.
+    /// A memory budget in bytes for feature source data. When a view's projected source
+    /// (estimated as decoded Arrow arrays) is at least 4× the budget, it is processed in
+    /// `ceil(size / budget)` key-hash partitions, one at a time, each streaming the source and
+    /// keeping only its own rows. The budget bounds the decoded feature rows held at once;
+    /// the entity rows, the output, and one row group's compressed column chunks come on top.
+    /// The price is one pass over the source per partition.
     pub fn with_memory_budget(mut self, bytes: u64) -> Self {
         self.memory_budget = Some(bytes);
         self
@@ -613,7 +616,7 @@ async fn join_view(
     let estimate: u64 = res
         .files
         .iter()
-        .map(|f| f.uncompressed_bytes(&res.columns))
+        .map(|f| f.estimated_bytes(&res.columns))
         .sum();
     if let Some(budget) = opts.memory_budget
         && budget > 0

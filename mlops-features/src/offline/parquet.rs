@@ -123,13 +123,23 @@ impl ParquetFile {
         self.meta.schema()
     }
 
-    /// Uncompressed bytes of the named columns (an estimate of their in-memory size).
-    pub(crate) fn uncompressed_bytes(&self, columns: &[String]) -> u64 {
+    /// Estimated in-memory (Arrow) bytes of the named columns: per row group and column, the
+    /// larger of the uncompressed Parquet size and rows × the Arrow value width (dictionary
+    /// encoding makes the former far smaller than the decoded arrays).
+    pub(crate) fn estimated_bytes(&self, columns: &[String]) -> u64 {
         let descr = self.meta.parquet_schema();
-        let wanted: Vec<usize> = (0..descr.num_columns())
-            .filter(|&i| {
+        let wanted: Vec<(usize, u64)> = (0..descr.num_columns())
+            .filter_map(|i| {
                 let root = descr.get_column_root(i).name();
-                columns.iter().any(|c| c == root)
+                columns.iter().any(|c| c == root).then(|| {
+                    let width = self
+                        .schema()
+                        .field_with_name(root)
+                        .ok()
+                        .and_then(|f| f.data_type().primitive_width())
+                        .unwrap_or(4) as u64;
+                    (i, width)
+                })
             })
             .collect();
         self.meta
@@ -137,9 +147,10 @@ impl ParquetFile {
             .row_groups()
             .iter()
             .map(|rg| {
+                let rows = rg.num_rows().max(0) as u64;
                 wanted
                     .iter()
-                    .map(|&i| rg.column(i).uncompressed_size().max(0) as u64)
+                    .map(|&(i, w)| (rg.column(i).uncompressed_size().max(0) as u64).max(rows * w))
                     .sum::<u64>()
             })
             .sum()
