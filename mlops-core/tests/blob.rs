@@ -406,6 +406,8 @@ async fn large_bounded(s: &Storage) {
 /// 16 concurrent puts of the same content (bytes, stream, file each way): all succeed, one
 /// object stored, nothing staged.
 async fn race(s: &Storage) {
+    let (cs, stats) = counted(s);
+    let s = &cs;
     let b = small_parts(s);
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("big");
@@ -416,11 +418,15 @@ async fn race(s: &Storage) {
         tokio::spawn(async move { b.put_bytes("raced").await })
     }))
     .await;
+    // Exactly one create-if-absent won; the others found the blob or lost the race.
+    assert_eq!(stats.get(&stats.created), 1);
     let streams = futures::future::join_all((0..16).map(|_| {
         let b = b.clone();
         tokio::spawn(async move { b.put_stream(stream_of(77, 6 * MIB)).await })
     }))
     .await;
+    // Each staged stream is published with copy-if-not-exists: again exactly one winner.
+    assert_eq!(stats.get(&stats.created), 2);
     let files = futures::future::join_all((0..32).map(|i| {
         let rule = [HashFirst::Always, HashFirst::Never][i % 2];
         let b = small_parts_with(s, rule);
@@ -428,6 +434,11 @@ async fn race(s: &Storage) {
         tokio::spawn(async move { b.put_file(&f).await })
     }))
     .await;
+    assert_eq!(
+        stats.get(&stats.created),
+        2,
+        "the file content was stored already"
+    );
     let small: Vec<BlobRef> = small.into_iter().map(|r| r.unwrap().unwrap()).collect();
     let big: Vec<BlobRef> = streams
         .into_iter()
