@@ -178,6 +178,7 @@ async fn retries_and_no_duplicate_creates() {
         .with_artifact_url("memory://")
         .with_lro_options(fast_lro())
         .with_retry(RetryConfig::default().with_budget(Duration::from_secs(10)))
+        .with_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
     let m = "retry".parse().unwrap();
@@ -190,7 +191,16 @@ async fn retries_and_no_duplicate_creates() {
         .push(MockResponse::status(429).with_header("retry-after", "0"));
     fake.server.push(MockResponse::status(503));
     fake.server.push(MockResponse::drop_connection());
+    // a slow answer times the attempt out and is retried
+    fake.server
+        .push(MockResponse::json(200, "{}").with_delay(Duration::from_secs(3)));
+    let before = fake.server.requests().len();
     assert_eq!(reg.get_version(&m, 1).await.unwrap().version, 1);
+    assert_eq!(
+        fake.server.requests().len() - before,
+        5,
+        "429, 503, drop, slow, then the answer"
+    );
     // an upload answered 503 is not repeated: no duplicate version
     fake.server.push(MockResponse::status(503));
     let model = Model {
