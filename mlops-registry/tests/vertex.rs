@@ -259,6 +259,44 @@ async fn metadata_server_tokens() {
         "the token is cached until near expiry"
     );
     assert!(!format!("{p:?}").contains("from-metadata"));
+
+    // the builder picks the metadata server when nothing else is configured,
+    // honouring GCE_METADATA_HOST
+    let md2 = MockServer::start().await;
+    md2.set_fallback(|r| match r.header("metadata-flavor") {
+        Some("Google") => MockResponse::json(
+            200,
+            format!(r#"{{"access_token":"{TOKEN}","expires_in":3599}}"#),
+        ),
+        _ => MockResponse::status(403),
+    });
+    let fake = Fake::start().await;
+    let env: std::collections::BTreeMap<String, String> = [
+        ("GCE_METADATA_HOST", md2.addr().to_string()),
+        ("GOOGLE_CLOUD_PROJECT", PROJECT.to_string()),
+        ("GOOGLE_CLOUD_REGION", LOCATION.to_string()),
+        ("MLOPS_VERTEX_ENDPOINT", fake.root()),
+        ("MLOPS_VERTEX_ARTIFACTS", "memory://".to_string()),
+        ("MLOPS_VERTEX_IMAGE", "img".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let reg = VertexRegistry::builder()
+        .with_env(env)
+        .with_lro_options(fast_lro())
+        .build()
+        .unwrap();
+    let m = "md".parse().unwrap();
+    reg.create_model(&m).await.unwrap();
+    assert_eq!(
+        reg.create_version(&m, NewModelVersion::new(&Principal::service("ci")))
+            .await
+            .unwrap()
+            .version,
+        1
+    );
+    assert_eq!(md2.requests().len(), 1);
 }
 
 #[tokio::test]
