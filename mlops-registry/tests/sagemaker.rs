@@ -234,7 +234,7 @@ async fn sigv4_verified_by_moto() {
     let url = format!("http://127.0.0.1:{port}");
     let plain = HttpClient::builder().build().unwrap();
     let mut up = false;
-    for _ in 0..100 {
+    for _ in 0..300 {
         let spec = RequestSpec::new(Method::POST, &format!("{url}/moto-api/reset")).unwrap();
         if plain
             .send_raw(spec)
