@@ -37,15 +37,18 @@ for name in ["ours_digest_of_buffer", "ours_stream_8mib_chunks", "ours_hash_file
     ok &= meets
     print(f"  hash  {name:34s}: {gbps(t):6.2f} GB/s  = {base / t:4.2f}x baseline  "
           f"[target >= 1 GB/s: {'met' if meets else 'MISSED'}]")
-put = mean_s("blob_put", "ours_put_file_to_file_store")
-print(f"  put   ours put_file -> file://        : {gbps(put):6.2f} GB/s ({put:.3f} s)")
-for name in ["baseline_cp_then_sync_file", "baseline_cp_then_sync_all"]:
-    t = mean_s("blob_put", name)
-    ratio = t / put  # speed of ours / speed of baseline
-    meets = ratio >= 0.5
-    if name.endswith("_file"):
-        ok &= meets
-    print(f"  put   {name:34s}: {gbps(t):6.2f} GB/s ({t:.3f} s); ours = {ratio:4.2f}x its speed "
-          f"[target >= 0.5x: {'met' if meets else 'MISSED'}]")
+for base in ["baseline_cp_then_sync_file", "baseline_cp_then_sync_all"]:
+    t = mean_s("blob_put", base)
+    print(f"  put   {base:34s}: {gbps(t):6.2f} GB/s ({t:.3f} s)")
+for ours in ["ours_put_file_to_file_store", "ours_put_file_hash_first"]:
+    put = mean_s("blob_put", ours)
+    print(f"  put   {ours:34s}: {gbps(put):6.2f} GB/s ({put:.3f} s)")
+    for base in ["baseline_cp_then_sync_file", "baseline_cp_then_sync_all"]:
+        ratio = mean_s("blob_put", base) / put  # our speed / the baseline's speed
+        meets = ratio >= 0.5
+        if ours.endswith("_store") and base.endswith("_file"):
+            ok &= meets  # the target: the default put against cp + fsync of the copy
+        print(f"        = {ratio:4.2f}x the speed of {base} "
+              f"[target >= 0.5x: {'met' if meets else 'MISSED'}]")
 print("all targets met" if ok else "SOME TARGETS MISSED")
 PY

@@ -4,8 +4,9 @@
 //!   8 MiB-chunk streaming hasher used by uploads and reads, `blob::hash_file`) beside a
 //!   b3sum-style baseline: one `blake3::Hasher::update` per 64 KiB read from the file.
 //!   Target: ≥ 1 GB/s on one core.
-//! - `blob_put/*`: `BlobStore::put_file` of the file into a fresh `file://` store (hash, upload
-//!   in parts, fsync) beside `cp` + `sync` run as processes (`sync <file>` flushes the copy the
+//! - `blob_put/*`: `BlobStore::put_file` of the file into a fresh `file://` store (by default
+//!   one pass: read, hash, write in parts, fsync, link into place; and with
+//!   `HashFirst::Always`: hash, then read, hash and write) beside `cp` + `sync` run as processes (`sync <file>` flushes the copy the
 //!   way our store flushes its blob; `sync` alone flushes the whole machine and is shown too).
 //!   Target: put ≥ 0.5× the speed of `cp` + `sync`.
 //!
@@ -16,7 +17,7 @@
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use mlops_core::Storage;
-use mlops_core::blob::{BlobStore, hash_file};
+use mlops_core::blob::{BlobOptions, BlobStore, HashFirst, hash_file};
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -121,22 +122,30 @@ fn put(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(8))
         .sampling_mode(SamplingMode::Flat)
         .throughput(Throughput::Bytes(SIZE as u64));
-    g.bench_function("ours_put_file_to_file_store", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                // A fresh store each time: a second put of the same content would be deduped.
-                let store_dir = tempfile::tempdir_in(dir.path()).unwrap();
-                let url = format!("file://{}", store_dir.path().display());
-                let blobs = BlobStore::new(&Storage::from_url(&url).unwrap());
-                let t = Instant::now();
-                let got = rt.block_on(blobs.put_file(&src)).unwrap();
-                total += t.elapsed();
-                assert_eq!(got.digest, want);
-            }
-            total
-        })
-    });
+    // The default (one staged pass on a local store), and hashing first.
+    for (name, rule) in [
+        ("ours_put_file_to_file_store", HashFirst::Auto),
+        ("ours_put_file_hash_first", HashFirst::Always),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    // A fresh store each time: a second put of the same content is deduped.
+                    let store_dir = tempfile::tempdir_in(dir.path()).unwrap();
+                    let url = format!("file://{}", store_dir.path().display());
+                    let storage = Storage::from_url(&url).unwrap();
+                    let opts = BlobOptions::default().with_hash_first(rule);
+                    let blobs = BlobStore::with_options(&storage, opts).unwrap();
+                    let t = Instant::now();
+                    let got = rt.block_on(blobs.put_file(&src)).unwrap();
+                    total += t.elapsed();
+                    assert_eq!(got.digest, want);
+                }
+                total
+            })
+        });
+    }
     g.bench_function("baseline_cp_then_sync_file", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;

@@ -7,6 +7,8 @@
 //! credentials that never print ([`Secret`]), content digests ([`Digest`]) and the
 //! shared vocabulary the domain crates exchange without importing each other:
 //! [`Principal`], [`Action`], [`ResourceRef`], [`LineageRef`] and [`GateReport`].
+//! Governance stands on [`policy`] (RBAC: roles, bindings, explainable decisions,
+//! the [`Authorizer`] trait) and [`audit`] (a tamper-evident, append-only audit log).
 //!
 //! ## Features
 //!
@@ -44,6 +46,8 @@ pub mod gate;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod lineage;
+#[cfg(feature = "mlflow")]
+pub mod mlflow;
 pub mod name;
 pub mod path;
 pub mod policy;
@@ -89,5 +93,11 @@ mod send_sync {
         assert_send_sync::<crate::profile::Profile>();
         #[cfg(feature = "http")]
         assert_send_sync::<crate::http::HttpClient>();
+        assert_send_sync::<crate::Policy>();
+        assert_send_sync::<crate::Decision>();
+        assert_send_sync::<crate::policy::MethodTable>();
+        assert_send_sync::<crate::audit::AuditLog>();
+        assert_send_sync::<crate::audit::AuditEvent>();
+        assert_send_sync::<crate::audit::VerifyReport>();
     }
 }

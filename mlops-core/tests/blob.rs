@@ -10,7 +10,9 @@ mod support;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
-use mlops_core::blob::{BlobOptions, BlobRef, BlobStore, MIN_PART_SIZE, Manifest, Symlinks};
+use mlops_core::blob::{
+    BlobOptions, BlobRef, BlobStore, HashFirst, MIN_PART_SIZE, Manifest, Symlinks,
+};
 use mlops_core::object_store::ObjectStoreExt;
 use mlops_core::{Digest, Error, ErrorKind, Storage};
 use std::sync::Arc;
@@ -62,9 +64,14 @@ fn counted(s: &Storage) -> (Storage, Arc<Stats>) {
 }
 
 fn small_parts(s: &Storage) -> BlobStore {
+    small_parts_with(s, HashFirst::Auto)
+}
+
+fn small_parts_with(s: &Storage, rule: HashFirst) -> BlobStore {
     let o = BlobOptions::default()
         .with_part_size(MIN_PART_SIZE)
-        .with_max_inflight_parts(2);
+        .with_max_inflight_parts(2)
+        .with_hash_first(rule);
     BlobStore::with_options(s, o).unwrap()
 }
 
@@ -152,6 +159,20 @@ async fn round_trip(s: &Storage) {
     let out = tmp.path().join("out/big.bin");
     assert_eq!(big.get_file(&got.digest, &out).await.unwrap(), got);
     assert_eq!(mlops_core::blob::hash_file(&out).unwrap(), got);
+    // Both large-file strategies, on fresh content each.
+    let mut more = Vec::new();
+    for (seed, rule) in [(21, HashFirst::Always), (22, HashFirst::Never)] {
+        let f = tmp.path().join(format!("big-{seed}.bin"));
+        let want = write_file(&f, seed, 7 * MIB + 1);
+        let put = small_parts_with(s, rule).put_file(&f).await.unwrap();
+        assert_eq!(
+            (put.digest, put.size),
+            (want, (7 * MIB + 1) as u64),
+            "{rule:?}"
+        );
+        assert_eq!(big.verify(&want).await.unwrap(), put);
+        more.push(put);
+    }
     // A stream longer than a part goes through staging and leaves nothing there.
     let st = big.put_stream(stream_of(9, 6 * MIB)).await.unwrap();
     assert_eq!(st.size, (6 * MIB) as u64);
@@ -170,7 +191,7 @@ async fn round_trip(s: &Storage) {
     b.get_file(&e.digest, &eo).await.unwrap();
     assert_eq!(std::fs::metadata(&eo).unwrap().len(), 0);
 
-    let mut all = vec![put, got, st, e];
+    let mut all = vec![put, got, st, e, more[0], more[1]];
     all.sort();
     assert_eq!(listed(&b).await, all);
 }
@@ -188,15 +209,20 @@ async fn dedupe(s: &Storage) {
     assert_eq!(b.put_file(&f).await.unwrap(), first);
     assert_eq!(stats.writes(), 1, "a stored blob is not written again");
 
-    // A large file is hashed first: the second upload does not happen at all.
+    // A large file hashed first: the second upload does not happen at all.
     let big = tmp.path().join("big");
     write_file(&big, 3, 6 * MIB);
-    let one = b.put_file(&big).await.unwrap();
+    let first_hash = small_parts_with(&cs, HashFirst::Always);
+    let one = first_hash.put_file(&big).await.unwrap();
     let after_first = stats.writes();
     let parts = stats.get(&stats.parts);
-    assert_eq!(b.put_file(&big).await.unwrap(), one);
+    assert_eq!(first_hash.put_file(&big).await.unwrap(), one);
     assert_eq!(stats.writes(), after_first);
     assert_eq!(stats.get(&stats.parts), parts);
+    // In one pass it is staged, then dropped.
+    let one_pass = small_parts_with(&cs, HashFirst::Never);
+    assert_eq!(one_pass.put_file(&big).await.unwrap(), one);
+    assert_eq!(staged(s).await, 0);
 
     // A large stream of the same content is staged (its digest comes last), then dropped.
     assert_eq!(b.put_stream(stream_of(3, 6 * MIB)).await.unwrap(), one);
@@ -276,7 +302,8 @@ async fn traversal(s: &Storage) {
 
 async fn directory(s: &Storage) {
     let (cs, stats) = counted(s);
-    let b = small_parts(&cs);
+    // Hashing first makes a repeated upload write nothing at all (checked below).
+    let b = small_parts_with(&cs, HashFirst::Always);
     let src = tempfile::tempdir().unwrap();
     let p = src.path();
     std::fs::create_dir_all(p.join("sub/deeper")).unwrap();
@@ -339,23 +366,25 @@ async fn large_bounded(s: &Storage) {
     let parts = LEN.div_ceil(MIN_PART_SIZE) as u64;
 
     let (cs, stats) = counted(s);
-    let b = small_parts(&cs);
+    let b = small_parts_with(&cs, HashFirst::Never);
     let put = b.put_file(&path).await.unwrap();
-    assert_eq!(
-        put,
-        BlobRef {
-            digest: want,
-            size: LEN as u64
-        }
-    );
+    assert_eq!((put.digest, put.size), (want, LEN as u64));
     assert_eq!(stats.get(&stats.parts), parts);
     assert!(stats.get(&stats.max_payload) <= MIN_PART_SIZE as u64);
     assert!(stats.get(&stats.peak_inflight) <= 2 * MIN_PART_SIZE as u64);
-    assert_eq!(
-        stats.get(&stats.puts),
-        0,
-        "no single-request upload of 64 MiB"
-    );
+    assert_eq!(stats.get(&stats.puts), 0, "no single-request upload");
+
+    // Hashed first, then uploaded straight to the blob key (other content).
+    let other = tmp.path().join("other.bin");
+    let other_want = write_file(&other, 43, LEN);
+    let (cs, stats) = counted(s);
+    let b = small_parts_with(&cs, HashFirst::Always);
+    let put2 = b.put_file(&other).await.unwrap();
+    assert_eq!(put2.digest, other_want);
+    assert_eq!(stats.get(&stats.parts), parts);
+    assert_eq!(stats.get(&stats.copies), 0, "no staging for a known digest");
+    assert!(stats.get(&stats.max_payload) <= MIN_PART_SIZE as u64);
+    assert!(stats.get(&stats.peak_inflight) <= 2 * MIN_PART_SIZE as u64);
 
     let (cs, stats) = counted(s);
     let b = small_parts(&cs);
@@ -365,15 +394,20 @@ async fn large_bounded(s: &Storage) {
     assert!(stats.get(&stats.max_payload) <= MIN_PART_SIZE as u64);
     assert!(stats.get(&stats.peak_inflight) <= 2 * MIN_PART_SIZE as u64);
     assert_eq!(staged(s).await, 0);
-    assert_eq!(listed(&b).await, vec![put]);
+    let mut want = vec![put, put2];
+    want.sort();
+    assert_eq!(listed(&b).await, want);
 
     let out = tmp.path().join("back.bin");
     assert_eq!(b.get_file(&put.digest, &out).await.unwrap(), put);
     assert_eq!(mlops_core::blob::hash_file(&out).unwrap(), put);
 }
 
-/// 16 concurrent puts of the same content: all succeed, one object stored, nothing staged.
+/// 16 concurrent puts of the same content (bytes, stream, file each way): all succeed, one
+/// object stored, nothing staged.
 async fn race(s: &Storage) {
+    let (cs, stats) = counted(s);
+    let s = &cs;
     let b = small_parts(s);
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("big");
@@ -384,17 +418,27 @@ async fn race(s: &Storage) {
         tokio::spawn(async move { b.put_bytes("raced").await })
     }))
     .await;
+    // Exactly one create-if-absent won; the others found the blob or lost the race.
+    assert_eq!(stats.get(&stats.created), 1);
     let streams = futures::future::join_all((0..16).map(|_| {
         let b = b.clone();
         tokio::spawn(async move { b.put_stream(stream_of(77, 6 * MIB)).await })
     }))
     .await;
-    let files = futures::future::join_all((0..16).map(|_| {
-        let b = b.clone();
+    // Each staged stream is published with copy-if-not-exists: again exactly one winner.
+    assert_eq!(stats.get(&stats.created), 2);
+    let files = futures::future::join_all((0..32).map(|i| {
+        let rule = [HashFirst::Always, HashFirst::Never][i % 2];
+        let b = small_parts_with(s, rule);
         let f = f.clone();
         tokio::spawn(async move { b.put_file(&f).await })
     }))
     .await;
+    assert_eq!(
+        stats.get(&stats.created),
+        2,
+        "the file content was stored already"
+    );
     let small: Vec<BlobRef> = small.into_iter().map(|r| r.unwrap().unwrap()).collect();
     let big: Vec<BlobRef> = streams
         .into_iter()

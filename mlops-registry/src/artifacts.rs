@@ -62,7 +62,6 @@ impl ArtifactStore {
         for (p, blob) in stored {
             manifest.insert(p, blob)?;
         }
-        self.blobs.put_manifest(&manifest).await?;
         let dir = Self::dir(model, &manifest.digest());
         let mut copies = Vec::with_capacity(manifest.len());
         for (p, blob) in manifest.iter() {
@@ -72,11 +71,16 @@ impl ArtifactStore {
             ));
         }
         let store = self.storage.store().clone();
-        futures::stream::iter(copies)
+        let tree = futures::stream::iter(copies)
             .map(move |(from, to)| copy_create(store.clone(), from, to))
             .buffer_unordered(8)
-            .try_collect::<Vec<()>>()
-            .await?;
+            .try_collect::<Vec<()>>();
+        // The manifest blob and the serving tree are independent: write them at once
+        // (on file:// each write waits for its own fsync).
+        futures::try_join!(
+            async { Ok::<_, Error>(self.blobs.put_manifest(&manifest).await?) },
+            tree
+        )?;
         Ok(manifest)
     }
 

@@ -67,6 +67,8 @@ pub async fn run_all(reg: &dyn ModelRegistry) -> Result<usize> {
     ran += 1;
     concurrent_versions(reg, 16).await?;
     ran += 1;
+    concurrent_model_create(reg, 8).await?;
+    ran += 1;
     unsupported_is_reported(reg).await?;
     ran += 1;
     if caps.native_aliases {
@@ -424,6 +426,24 @@ pub async fn concurrent_versions(reg: &dyn ModelRegistry, n: u64) -> Result<()> 
         n,
         "every writer's version exists once"
     );
+    cleanup(reg, &[&m]).await;
+    Ok(())
+}
+
+/// `n` tasks register the same model name at once: exactly one wins, the rest
+/// get `AlreadyExists`.
+///
+/// # Errors
+/// Unexpected store failures.
+pub async fn concurrent_model_create(reg: &dyn ModelRegistry, n: usize) -> Result<()> {
+    let m = model(&ns(), "dup");
+    let results = futures::future::join_all((0..n).map(|_| reg.create_model(&m))).await;
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(won, 1, "exactly one creator wins");
+    for r in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(r.kind(), ErrorKind::AlreadyExists, "{r}");
+    }
+    assert_eq!(reg.get_model(&m).await?.name, m);
     cleanup(reg, &[&m]).await;
     Ok(())
 }

@@ -224,6 +224,9 @@ async fn promote_history_alias_and_rollback() {
         .unwrap();
     assert_eq!((d.version, d.rollback_from), (1, Some(3)));
     assert_eq!(reg.resolve_alias(&m, &staging).await.unwrap().version, 1);
+    assert_eq!(p.resolve(&m, "staging").await.unwrap().version, 1);
+    let e = p.resolve(&m, "production").await.unwrap_err();
+    assert_eq!(e.to_string(), "model fraud has no alias production");
     let hist: Vec<_> = p
         .deployment_history(&m, "staging")
         .await

@@ -81,7 +81,6 @@ struct Tail {
     last_hash: [u8; 32],
 }
 
-#[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) url: String,
     pub(crate) segments: SeqLog,
@@ -90,6 +89,8 @@ pub(crate) struct Inner {
     tail: tokio::sync::Mutex<Tail>,
     opts: AuditOptions,
     wake: Arc<Notify>,
+    /// Create races this handle lost (and recovered from by re-chaining).
+    pub(crate) lost_races: std::sync::atomic::AtomicU64,
 }
 
 /// An append-only, tamper-evident audit log on any [`Storage`].
@@ -166,6 +167,7 @@ impl AuditLog {
                 last_hash: segment::GENESIS,
             }),
             wake: Arc::new(Notify::new()),
+            lost_races: std::sync::atomic::AtomicU64::new(0),
             opts,
         });
         if let Some(linger) = inner.opts.linger {
@@ -311,6 +313,16 @@ async fn committer(inner: Weak<Inner>, wake: Arc<Notify>, linger: Duration) {
     }
 }
 
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("url", &self.url)
+            .field("pending", &self.pending().len())
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Inner {
     fn pending(&self) -> MutexGuard<'_, Vec<AuditEvent>> {
         // A panic while holding this lock can only interrupt a Vec push or take,
@@ -362,6 +374,8 @@ impl Inner {
                 return Ok(());
             }
             // Lost the race for this number: chain onto the newest segment instead.
+            self.lost_races
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let newer = self.segments.list_from(tail.next_segment).await?;
             let head = newer.last().copied().unwrap_or(tail.next_segment);
             *tail = self.tail_at(head).await?;

@@ -101,28 +101,47 @@ pub(crate) fn parse_line(line: &[u8]) -> std::result::Result<Line<'_>, &'static 
     })
 }
 
-/// The lines of a segment. A segment must end with `\n`; a final fragment without
-/// one is reported as an `Err` line (a torn or truncated write).
+/// The lines of a segment (without their `\n`), in one pass. A segment must end
+/// with `\n`; a final fragment without one is an `Err` line (a torn or truncated write).
 pub(crate) fn lines(
     segment: &[u8],
 ) -> impl Iterator<Item = std::result::Result<&[u8], &'static str>> {
-    let torn = !segment.is_empty() && !segment.ends_with(b"\n");
-    let body = segment.strip_suffix(b"\n").unwrap_or(segment);
-    let n = if body.is_empty() {
-        0
-    } else {
-        body.split(|&b| b == b'\n').count()
-    };
-    body.split(|&b| b == b'\n')
-        .take(n)
-        .enumerate()
-        .map(move |(i, l)| {
-            if torn && i + 1 == n {
-                Err("the last line has no newline (torn write)")
-            } else {
-                Ok(l)
-            }
+    segment
+        .split_inclusive(|&b| b == b'\n')
+        .map(|l| match l.strip_suffix(b"\n") {
+            Some(line) => Ok(line),
+            None => Err("the last line has no newline (torn write)"),
         })
+}
+
+/// One record as the verifier needs it: its links, and whether its content hashes
+/// to its stored hash.
+pub(crate) struct Scanned {
+    pub(crate) seq: Option<u64>,
+    pub(crate) prev: [u8; 32],
+    pub(crate) hash: [u8; 32],
+    pub(crate) hash_ok: bool,
+}
+
+/// Parses and hashes every record of a segment, stopping at the first malformed one.
+/// This is the CPU-heavy half of verification and needs no other segment, so the
+/// verifier runs it for several segments in parallel.
+pub(crate) fn scan(segment: &[u8]) -> Vec<std::result::Result<Scanned, &'static str>> {
+    let mut out = Vec::with_capacity(segment.len() / 300 + 1);
+    for line in lines(segment) {
+        let scanned = line.and_then(parse_line).map(|l| Scanned {
+            seq: l.seq(),
+            prev: l.prev,
+            hash: l.hash,
+            hash_ok: link_hash(&l.prev, l.json) == l.hash,
+        });
+        let stop = scanned.is_err();
+        out.push(scanned);
+        if stop {
+            break;
+        }
+    }
+    out
 }
 
 /// The (seq, hash) of a segment's last record, to chain onto it.

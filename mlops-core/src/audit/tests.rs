@@ -295,6 +295,43 @@ async fn concurrent_writers_on_memory_never_fork() {
     assert_eq!(seen.len(), writers * per, "every event exactly once");
 }
 
+#[tokio::test]
+async fn a_writer_that_loses_the_race_rechains_onto_the_winner() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let s = Storage::memory();
+    let a = AuditLog::open_opts(&s, manual()).await.unwrap();
+    let b = AuditLog::open_opts(&s, manual()).await.unwrap();
+    b.record(ev("b", Action::Write, "model:m", 0));
+    b.flush().await.unwrap(); // b: segment 1, b now aims at 2
+    a.record(ev("a", Action::Write, "model:m", 0));
+    a.record(ev("a", Action::Write, "model:m", 1));
+    a.flush().await.unwrap(); // a: loads the head, segment 2
+    a.record(ev("a", Action::Write, "model:m", 2));
+    a.flush().await.unwrap(); // a: segment 3
+    b.record(ev("b", Action::Write, "model:m", 1));
+    b.flush().await.unwrap(); // b: loses 2, re-chains onto 3, writes 4
+    assert_eq!(a.inner.lost_races.load(Relaxed), 0);
+    assert_eq!(b.inner.lost_races.load(Relaxed), 1);
+    let r = b.verify().await.unwrap();
+    assert!(r.is_clean(), "{:?}", r.broken);
+    assert_eq!((r.segments, r.records), (4, 5));
+    let evs = a.query(&AuditQuery::new()).await.unwrap();
+    let order: Vec<(u64, &str, &str)> = evs
+        .iter()
+        .map(|e| (e.seq, e.principal.as_str(), e.details["n"].as_str()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            (1, "b", "0"),
+            (2, "a", "0"),
+            (3, "a", "1"),
+            (4, "a", "2"),
+            (5, "b", "1")
+        ]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_flushers_on_one_handle() {
     let log = AuditLog::open_opts(&Storage::memory(), manual())
@@ -465,4 +502,28 @@ async fn failed_commit_keeps_events_queued() {
         ["0", "1"]
     );
     assert!(log.verify().await.unwrap().is_clean());
+}
+
+#[tokio::test]
+async fn large_segments_verify_on_the_blocking_pool() {
+    let s = Storage::memory();
+    let log = AuditLog::open_opts(&s, manual()).await.unwrap();
+    for seg in 0..3 {
+        for i in 0..400 {
+            log.record(ev("alice", Action::Write, "model:fraud", seg * 400 + i));
+        }
+        log.flush().await.unwrap();
+    }
+    let r = log.verify().await.unwrap();
+    assert!(r.is_clean());
+    assert!(
+        r.bytes > 3 * 64 * 1024,
+        "segments must take the parallel path"
+    );
+    assert_eq!((r.records, r.head.as_ref().unwrap().0), (1200, 1200));
+    let mut lines = read_lines(&log, 2).await;
+    let text = String::from_utf8(lines[150].clone()).unwrap();
+    lines[150] = text.replace("\"write\"", "\"admin\"").into_bytes();
+    write_lines(&s, &log, 2, lines).await;
+    assert_eq!(broken(&log).await, at(2, 150, BreakReason::HashMismatch));
 }

@@ -161,24 +161,28 @@ impl Walker {
         });
     }
 
-    /// Checks one segment; false once the chain is broken.
-    fn segment(&mut self, no: u64, bytes: &[u8]) -> bool {
+    /// Checks one scanned segment against the chain; false once it is broken.
+    fn segment(
+        &mut self,
+        no: u64,
+        len: usize,
+        scanned: &[std::result::Result<segment::Scanned, &'static str>],
+    ) -> bool {
         self.report.segments += 1;
-        self.report.bytes += bytes.len() as u64;
-        if bytes.is_empty() {
+        self.report.bytes += len as u64;
+        if len == 0 {
             self.brk(no, 0, BreakReason::Malformed("empty segment".into()));
             return false;
         }
-        for (i, line) in segment::lines(bytes).enumerate() {
-            let parsed = line.and_then(segment::parse_line);
-            let line = match parsed {
-                Ok(l) => l,
+        for (i, rec) in scanned.iter().enumerate() {
+            let rec = match rec {
+                Ok(r) => r,
                 Err(r) => {
-                    self.brk(no, i, BreakReason::Malformed(r.into()));
+                    self.brk(no, i, BreakReason::Malformed((*r).into()));
                     return false;
                 }
             };
-            let Some(seq) = line.seq() else {
+            let Some(seq) = rec.seq else {
                 self.brk(no, i, BreakReason::Malformed("no leading seq".into()));
                 return false;
             };
@@ -194,11 +198,11 @@ impl Walker {
                 );
                 return false;
             }
-            if line.prev != self.prev {
+            if rec.prev != self.prev {
                 self.brk(no, i, BreakReason::PrevMismatch);
                 return false;
             }
-            if segment::link_hash(&line.prev, line.json) != line.hash {
+            if !rec.hash_ok {
                 self.brk(no, i, BreakReason::HashMismatch);
                 return false;
             }
@@ -206,20 +210,27 @@ impl Walker {
                 if cp_seq != seq {
                     break;
                 }
-                if cp_hash != line.hash {
+                if cp_hash != rec.hash {
                     self.brk(no, i, BreakReason::CheckpointMismatch { checkpoint: cp_no });
                     return false;
                 }
                 self.next_cp += 1;
             }
-            self.prev = line.hash;
+            self.prev = rec.hash;
             self.expected_seq += 1;
             self.report.records += 1;
-            self.report.head = Some((seq, Digest::from_hash(blake3::Hash::from_bytes(line.hash))));
+        }
+        if let Some(Ok(last)) = scanned.last() {
+            let h = Digest::from_hash(blake3::Hash::from_bytes(last.hash));
+            self.report.head = Some((self.expected_seq - 1, h));
         }
         true
     }
 }
+
+/// Segments smaller than this are scanned inline; larger ones on the blocking pool,
+/// several at a time.
+const PARALLEL_SCAN_BYTES: usize = 64 * 1024;
 
 impl AuditLog {
     /// Walks the whole chain and reports the first broken link: an edited, deleted,
@@ -272,15 +283,26 @@ impl AuditLog {
         let mut last_no = 0u64;
         let mut last_count = 0usize;
         let mut stream = futures::stream::iter(seqs)
-            .map(|s| async move { inner.segments.get(s).await.map(|b| (s, b)) })
+            .map(|s| async move {
+                let bytes = inner.segments.get(s).await?;
+                let len = bytes.len();
+                let scanned = if len < PARALLEL_SCAN_BYTES {
+                    segment::scan(&bytes)
+                } else {
+                    tokio::task::spawn_blocking(move || segment::scan(&bytes))
+                        .await
+                        .map_err(|e| Error::backend("audit", format!("verify task: {e}")))?
+                };
+                Ok::<_, Error>((s, len, scanned))
+            })
             .buffered(8);
-        while let Some((no, bytes)) = stream.try_next().await? {
+        while let Some((no, len, scanned)) = stream.try_next().await? {
             if no != expected_no {
                 w.brk(expected_no, 0, BreakReason::MissingSegment);
                 return Ok(w.report);
             }
             let before = w.report.records;
-            if !w.segment(no, &bytes) {
+            if !w.segment(no, len, &scanned) {
                 return Ok(w.report);
             }
             last_no = no;

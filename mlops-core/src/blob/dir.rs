@@ -162,7 +162,7 @@ impl BlobStore {
     /// `Io` on local failures.
     pub async fn get_file(&self, digest: &Digest, dest: impl AsRef<Path>) -> Result<BlobRef> {
         let dest = dest.as_ref();
-        let name = dest.file_name().ok_or_else(|| {
+        dest.file_name().ok_or_else(|| {
             Error::invalid(
                 "destination file",
                 dest.display().to_string(),
@@ -176,11 +176,8 @@ impl BlobStore {
         tokio::fs::create_dir_all(&parent)
             .await
             .map_err(|e| Error::io(&parent, e))?;
-        let tmp = parent.join(format!(
-            ".{}.{}.partial",
-            name.to_string_lossy(),
-            uuid::Uuid::new_v4().simple()
-        ));
+        // Not derived from `name`: a long name plus a suffix could exceed the name limit.
+        let tmp = parent.join(format!(".mlops-{}.partial", uuid::Uuid::new_v4().simple()));
         let res = self.download_to(digest, &tmp, dest).await;
         if res.is_err() {
             let _ = tokio::fs::remove_file(&tmp).await;

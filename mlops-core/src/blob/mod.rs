@@ -21,14 +21,16 @@
 //!
 //! - **Complete, verified content only.** A blob key is written only with bytes whose digest
 //!   was computed from exactly the bytes sent: small payloads with one `PutMode::Create`
-//!   request; large ones by a multipart upload that is completed only after the digest checks
-//!   out (and aborted otherwise). So a blob key never holds a partial upload, and data is
-//!   durable before any manifest or record can name its digest.
-//! - **Dedupe.** When the digest is known before uploading (bytes, files), a `HEAD` on the blob
-//!   key comes first and an existing blob is not uploaded again. A stream's digest is known only
-//!   at its end: small streams (under one part) are buffered and deduped like bytes; larger ones
-//!   are staged, then copied into place with copy-if-not-exists, and the staging object is
-//!   deleted, so the store still holds one copy.
+//!   request; large ones either staged and then copied with copy-if-not-exists, or uploaded
+//!   in parts straight to the key and completed only after the digest checks out (aborted
+//!   otherwise). So a blob key never holds a partial upload, and data is durable before any
+//!   manifest or record can name its digest.
+//! - **Dedupe.** When the digest is known before uploading (bytes, small files, large files
+//!   on remote stores — see [`HashFirst`]), a `HEAD` on the blob key comes first and an
+//!   existing blob is not uploaded again. Otherwise (streams, large files on local stores) the
+//!   digest is known only at the end: content under one part is buffered and deduped like
+//!   bytes; larger content is staged, then copied into place with copy-if-not-exists, and the
+//!   staging object is deleted, so the store still holds one copy.
 //! - **Concurrent writers** of the same content all succeed and the store ends with one object:
 //!   create-if-absent and copy-if-not-exists treat "already exists" as success, and a multipart
 //!   upload to a blob key can only ever complete with the same verified bytes.
@@ -53,6 +55,11 @@
 //! [`Symlinks::Skip`]. Other special files (sockets, FIFOs, devices) are refused. Empty
 //! sub-directories are not recorded (a manifest lists files).
 //!
+//! A process that dies between completing a staged upload and deleting it leaves an object
+//! under `<prefix>/staging/`; nothing refers to staging objects, so any there older than the
+//! longest upload are garbage and may be deleted (on S3, also add a lifecycle rule that
+//! aborts incomplete multipart uploads).
+//!
 //! # Backends
 //!
 //! On `s3://`, copy-if-not-exists needs the store's `copy_if_not_exists` option; without it,
@@ -71,11 +78,11 @@ pub use verify::{BlobReader, hash_file};
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::store::Storage;
+use crate::store::{Scheme, Storage};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -114,6 +121,7 @@ pub struct BlobOptions {
     max_inflight_parts: usize,
     file_concurrency: usize,
     symlinks: Symlinks,
+    hash_first: HashFirst,
 }
 
 impl Default for BlobOptions {
@@ -123,6 +131,7 @@ impl Default for BlobOptions {
             max_inflight_parts: 4,
             file_concurrency: 4,
             symlinks: Symlinks::Refuse,
+            hash_first: HashFirst::Auto,
         }
     }
 }
@@ -153,6 +162,12 @@ impl BlobOptions {
         self
     }
 
+    /// Whether a large file is hashed before it is uploaded (default: [`HashFirst::Auto`]).
+    pub fn with_hash_first(mut self, rule: HashFirst) -> Self {
+        self.hash_first = rule;
+        self
+    }
+
     /// The multipart part size in bytes.
     pub fn part_size(&self) -> usize {
         self.part_size
@@ -171,6 +186,11 @@ impl BlobOptions {
     /// The symlink rule for directory uploads.
     pub fn symlinks(&self) -> Symlinks {
         self.symlinks
+    }
+
+    /// The rule for hashing large files before uploading them.
+    pub fn hash_first(&self) -> HashFirst {
+        self.hash_first
     }
 
     fn validate(&self) -> Result<()> {
@@ -197,6 +217,26 @@ impl BlobOptions {
         }
         Ok(())
     }
+}
+
+/// Whether [`BlobStore::put_file`] hashes a large file before uploading it.
+///
+/// Hashing first costs one extra read of the file but lets a stored blob skip the upload
+/// entirely. Uploading in one pass reads the file once, into a staging object, and finds out
+/// only at the end whether the blob was already stored (then the staging copy is dropped).
+/// Either way the store ends with one copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HashFirst {
+    /// Hash first on remote stores (`s3://`, `gs://`, `az://`), where a skipped upload saves a
+    /// network transfer; one pass on local ones (`file://`, `memory://`), where writing costs
+    /// about what the extra read would.
+    #[default]
+    Auto,
+    /// Always hash first.
+    Always,
+    /// Always upload in one pass.
+    Never,
 }
 
 /// A content-addressed, immutable blob store over any [`Storage`].
@@ -227,6 +267,7 @@ pub struct BlobStore {
     blobs: Path,
     staging: Path,
     url: String,
+    scheme: Scheme,
     opts: BlobOptions,
 }
 
@@ -255,6 +296,7 @@ impl BlobStore {
             blobs: prefix.clone().join(BLOBS),
             staging: prefix.join(STAGING),
             url: storage.url().to_string(),
+            scheme: storage.scheme(),
             opts: BlobOptions::default(),
         }
     }
@@ -329,12 +371,14 @@ impl BlobStore {
             .get(&key)
             .await
             .map_err(|e| self.read_error(digest, &key, e))?;
-        Ok(BlobReader::new(
-            *digest,
-            key,
-            got.meta.size,
-            got.into_stream(),
-        ))
+        let size = got.meta.size;
+        let stream = match got.payload {
+            // object_store reads local files in 8 KiB pieces; larger reads cost far fewer
+            // blocking-pool round trips.
+            GetResultPayload::File(file, path) => verify::file_stream(file, path, got.range),
+            GetResultPayload::Stream(s) => s,
+        };
+        Ok(BlobReader::new(*digest, key, size, stream))
     }
 
     /// The whole blob in memory, verified against `digest`.
@@ -400,6 +444,15 @@ impl BlobStore {
                 futures::future::ready(out)
             })
             .boxed()
+    }
+
+    /// Whether large files are hashed before uploading, per [`HashFirst`].
+    fn hash_first(&self) -> bool {
+        match self.opts.hash_first {
+            HashFirst::Always => true,
+            HashFirst::Never => false,
+            HashFirst::Auto => !matches!(self.scheme, Scheme::File | Scheme::Memory),
+        }
     }
 
     fn read_error(&self, digest: &Digest, key: &Path, e: object_store::Error) -> Error {

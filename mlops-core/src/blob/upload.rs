@@ -85,10 +85,7 @@ impl BlobStore {
                 }
             }
         }
-        let staging = self
-            .staging
-            .clone()
-            .join(uuid::Uuid::new_v4().simple().to_string());
+        let staging = self.staging_key();
         let rest = stream.inspect(|c| {
             if let Ok(c) = c {
                 hasher.update(c);
@@ -101,14 +98,8 @@ impl BlobStore {
             digest: Digest::from_hash(hasher.finalize()),
             size,
         };
-        if let Err(e) = writer.finish().await {
-            return Err(Error::store(&staging, e));
-        }
-        let published = self.publish(&staging, &blob.digest).await;
-        if let Err(e) = self.store.delete(&staging).await {
-            tracing::warn!(key = %staging, error = %e, "could not delete a staging object");
-        }
-        published.map(|()| blob)
+        self.finish_staged(writer, &staging, &blob).await?;
+        Ok(blob)
     }
 
     /// Stores everything `reader` yields, like [`BlobStore::put_stream`].
@@ -151,10 +142,14 @@ impl BlobStore {
 
     /// Stores the file at `path` and returns its digest and size.
     ///
-    /// The file is hashed first, so a stored blob is never uploaded again. A large file is then
-    /// uploaded in parts straight to its blob key while being hashed a second time; the upload
-    /// is completed only if that digest matches, so a file changed mid-upload is never stored
-    /// under the wrong digest.
+    /// A file of at most one part is read, hashed and stored like [`BlobStore::put_bytes`].
+    /// A larger one moves in parts with bounded memory, in one of two ways (see
+    /// [`HashFirst`](super::HashFirst)):
+    /// - hashed first, then — unless the blob is stored already — uploaded straight to its
+    ///   blob key while being hashed again; the upload completes only if both digests agree,
+    ///   so a file changed mid-upload is never stored under the wrong digest;
+    /// - or read and hashed once while uploading to `staging/<uuid>`, then copied to its blob
+    ///   key if absent (the staging object is deleted either way).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> mlops_core::Result<()> {
@@ -169,8 +164,8 @@ impl BlobStore {
     /// ```
     ///
     /// # Errors
-    /// `Io` if the file cannot be read; `Conflict` if it changed while being uploaded; store
-    /// failures.
+    /// `InvalidArgument` if `path` is not a regular file; `Io` if it cannot be read;
+    /// `Conflict` if it changed while being uploaded; store failures.
     pub async fn put_file(&self, path: impl AsRef<std::path::Path>) -> Result<BlobRef> {
         let path = path.as_ref().to_path_buf();
         let meta = tokio::fs::metadata(&path)
@@ -190,6 +185,9 @@ impl BlobStore {
                 .map_err(|e| Error::io(&path, e))?;
             return self.put_bytes(bytes).await;
         }
+        if !self.hash_first() {
+            return self.upload_file_staged(&path).await;
+        }
         let p = path.clone();
         let expected = blocking(move || super::hash_file(&p)).await?;
         if self.exists(&expected.digest).await? {
@@ -203,40 +201,9 @@ impl BlobStore {
     /// `expected`.
     async fn upload_file(&self, path: &std::path::Path, expected: BlobRef) -> Result<()> {
         let key = self.key(&expected.digest);
-        let part = self.opts.part_size;
-        // One chunk waits in the channel, one is being read: bounded whatever the file size.
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(1);
-        let p = path.to_path_buf();
-        let reader = tokio::task::spawn_blocking(move || -> Result<BlobRef> {
-            let mut f = std::fs::File::open(&p).map_err(|e| Error::io(&p, e))?;
-            let mut hasher = blake3::Hasher::new();
-            let mut size = 0u64;
-            loop {
-                let mut buf = vec![0u8; part];
-                let n = read_full(&mut f, &mut buf).map_err(|e| Error::io(&p, e))?;
-                if n == 0 {
-                    break;
-                }
-                buf.truncate(n);
-                hasher.update(&buf);
-                size += n as u64;
-                if tx.blocking_send(Bytes::from(buf)).is_err() {
-                    break; // the upload gave up; its error is reported there
-                }
-            }
-            Ok(BlobRef {
-                digest: Digest::from_hash(hasher.finalize()),
-                size,
-            })
-        });
-        // `rx` moves into the stream: if the upload stops early, dropping it unblocks the reader.
-        let chunks = futures::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|c| c.map(Ok)));
+        let (chunks, reader) = self.read_file(path);
         let written = self.write_parts(&key, chunks).await;
-        let read = reader
-            .await
-            .map_err(|e| Error::backend("blob store", format!("file reader task failed: {e}")))
-            .and_then(|r| r);
-        let writer = match (written, read) {
+        let writer = match (written, join(reader).await) {
             (Ok(w), Ok(got)) if got == expected => w,
             (Ok(w), read) => {
                 let _ = w.abort().await;
@@ -259,6 +226,87 @@ impl BlobStore {
             .await
             .map(|_| ())
             .map_err(|e| Error::store(&key, e))
+    }
+
+    /// Uploads a large file to a staging key while hashing it (one read), then publishes it.
+    async fn upload_file_staged(&self, path: &std::path::Path) -> Result<BlobRef> {
+        let staging = self.staging_key();
+        let (chunks, reader) = self.read_file(path);
+        let written = self.write_parts(&staging, chunks).await;
+        let (writer, blob) = match (written, join(reader).await) {
+            (Ok(w), Ok(blob)) => (w, blob),
+            (Ok(w), Err(e)) => {
+                let _ = w.abort().await;
+                return Err(e);
+            }
+            (Err(e), _) => return Err(e),
+        };
+        self.finish_staged(writer, &staging, &blob).await?;
+        Ok(blob)
+    }
+
+    /// Reads `path` in parts on a blocking thread, hashing each as it is read. Returns the
+    /// parts (at most one waits while the next is read) and the reader's final digest.
+    fn read_file(
+        &self,
+        path: &std::path::Path,
+    ) -> (
+        impl Stream<Item = Result<Bytes>> + Send + 'static,
+        tokio::task::JoinHandle<Result<BlobRef>>,
+    ) {
+        let part = self.opts.part_size;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(1);
+        let p = path.to_path_buf();
+        let reader = tokio::task::spawn_blocking(move || -> Result<BlobRef> {
+            let mut f = std::fs::File::open(&p).map_err(|e| Error::io(&p, e))?;
+            let mut hasher = blake3::Hasher::new();
+            let mut size = 0u64;
+            let pool = BufPool::default();
+            loop {
+                let mut buf = pool.take(part);
+                let n = read_full(&mut f, &mut buf).map_err(|e| Error::io(&p, e))?;
+                if n == 0 {
+                    break;
+                }
+                buf.truncate(n);
+                hasher.update(&buf);
+                size += n as u64;
+                if tx.blocking_send(pool.wrap(buf)).is_err() {
+                    break; // the upload gave up; its error is reported there
+                }
+            }
+            Ok(BlobRef {
+                digest: Digest::from_hash(hasher.finalize()),
+                size,
+            })
+        });
+        // Dropping the stream drops `rx`, which unblocks a reader waiting to send.
+        let chunks = futures::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|c| c.map(Ok)));
+        (chunks, reader)
+    }
+
+    /// Completes a staged upload of `blob`, publishes it and deletes the staging object.
+    async fn finish_staged(
+        &self,
+        writer: WriteMultipart,
+        staging: &Path,
+        blob: &BlobRef,
+    ) -> Result<()> {
+        writer
+            .finish()
+            .await
+            .map_err(|e| Error::store(staging, e))?;
+        let published = self.publish(staging, &blob.digest).await;
+        if let Err(e) = self.store.delete(staging).await {
+            tracing::warn!(key = %staging, error = %e, "could not delete a staging object");
+        }
+        published
+    }
+
+    fn staging_key(&self) -> Path {
+        self.staging
+            .clone()
+            .join(uuid::Uuid::new_v4().simple().to_string())
     }
 
     /// Sends `chunks` as parts of a multipart upload to `key`, at most `max_inflight_parts` in
@@ -344,4 +392,60 @@ pub(super) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::backend("blob store", format!("blocking task failed: {e}")))?
+}
+
+async fn join(reader: tokio::task::JoinHandle<Result<BlobRef>>) -> Result<BlobRef> {
+    reader
+        .await
+        .map_err(|e| Error::backend("blob store", format!("file reader task failed: {e}")))?
+}
+
+/// Recycles part buffers: fresh multi-MiB allocations cost a page fault per 4 KiB, which is a
+/// noticeable share of a local upload. Holds at most [`BufPool::KEEP`] idle buffers.
+#[derive(Clone, Default)]
+struct BufPool(std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>);
+
+impl BufPool {
+    const KEEP: usize = 4;
+
+    /// A buffer of `len` bytes (contents unspecified: callers overwrite what they use).
+    fn take(&self, len: usize) -> Vec<u8> {
+        let reused = self.0.lock().ok().and_then(|mut v| v.pop());
+        match reused {
+            Some(mut b) => {
+                b.resize(len, 0);
+                b
+            }
+            None => vec![0u8; len],
+        }
+    }
+
+    /// `buf` as `Bytes` that return their allocation here when dropped.
+    fn wrap(&self, buf: Vec<u8>) -> Bytes {
+        Bytes::from_owner(Pooled {
+            buf,
+            pool: self.clone(),
+        })
+    }
+}
+
+struct Pooled {
+    buf: Vec<u8>,
+    pool: BufPool,
+}
+
+impl AsRef<[u8]> for Pooled {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Ok(mut idle) = self.pool.0.lock()
+            && idle.len() < BufPool::KEEP
+        {
+            idle.push(std::mem::take(&mut self.buf));
+        }
+    }
 }

@@ -165,6 +165,60 @@ pub fn hash_file(path: impl AsRef<std::path::Path>) -> Result<BlobRef> {
     })
 }
 
+/// The chunk size for reading local blob files.
+const READ_CHUNK: usize = 1024 * 1024;
+
+/// A stream of `range` of a local file in [`READ_CHUNK`] pieces, each read on the blocking pool.
+pub(super) fn file_stream(
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    range: std::ops::Range<u64>,
+) -> BoxStream<'static, object_store::Result<Bytes>> {
+    use futures::StreamExt;
+    use std::io::{Seek, SeekFrom};
+    let state = (
+        file,
+        path,
+        range.start,
+        range.end.saturating_sub(range.start),
+        true,
+    );
+    futures::stream::try_unfold(state, |(mut f, path, start, left, first)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let (f, path, chunk) = tokio::task::spawn_blocking(move || {
+            let generic =
+                |e: std::io::Error, path: &std::path::Path| object_store::Error::Generic {
+                    store: "LocalFileSystem",
+                    source: format!("reading {}: {e}", path.display()).into(),
+                };
+            if first {
+                f.seek(SeekFrom::Start(start))
+                    .map_err(|e| generic(e, &path))?;
+            }
+            // Bounded by READ_CHUNK, so the cast cannot truncate.
+            let want = left.min(READ_CHUNK as u64) as usize;
+            let mut buf = vec![0u8; want];
+            let n = read_full(&mut f, &mut buf).map_err(|e| generic(e, &path))?;
+            buf.truncate(n);
+            Ok::<_, object_store::Error>((f, path, buf))
+        })
+        .await
+        .map_err(|e| object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(e),
+        })??;
+        if chunk.is_empty() {
+            // The file is shorter than its metadata said; the digest check reports it.
+            return Ok(None);
+        }
+        let left = left - chunk.len() as u64;
+        Ok(Some((Bytes::from(chunk), (f, path, start, left, false))))
+    })
+    .boxed()
+}
+
 /// Reads up to `buf.len()` bytes, stopping early only at end of file. Returns the count.
 pub(super) fn read_full(f: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
@@ -218,6 +272,25 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(r.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn file_stream_reads_the_range_in_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        let data: Vec<u8> = (0..(READ_CHUNK * 2 + READ_CHUNK / 2))
+            .map(|i| (i % 253) as u8)
+            .collect();
+        std::fs::write(&p, &data).unwrap();
+        let range = 100..(data.len() as u64 - 5);
+        let f = std::fs::File::open(&p).unwrap();
+        let got: Vec<Bytes> = file_stream(f, p.clone(), range.clone())
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 3);
+        assert!(got.iter().all(|c| c.len() <= READ_CHUNK));
+        assert_eq!(got.concat(), &data[100..data.len() - 5]);
     }
 
     #[test]

@@ -12,8 +12,9 @@ use futures::FutureExt;
 use futures::stream::BoxStream;
 use mlops_core::object_store::path::Path;
 use mlops_core::object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result, UploadPart,
+    CopyMode, CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+    Result, UploadPart,
 };
 use std::ops::Range;
 use std::sync::Arc;
@@ -26,6 +27,8 @@ pub(crate) struct Stats {
     pub(crate) multiparts: AtomicU64,
     pub(crate) parts: AtomicU64,
     pub(crate) copies: AtomicU64,
+    /// Create-if-absent puts and copies that created their key (the race winners).
+    pub(crate) created: AtomicU64,
     pub(crate) max_payload: AtomicU64,
     pub(crate) inflight: AtomicU64,
     pub(crate) peak_inflight: AtomicU64,
@@ -115,10 +118,14 @@ impl ObjectStore for Counting {
         opts: PutOptions,
     ) -> Result<PutResult> {
         let len = payload.content_length() as u64;
+        let create = opts.mode == PutMode::Create;
         self.stats.puts.fetch_add(1, SeqCst);
         self.stats.payload(len);
         let r = self.inner.put_opts(location, payload, opts).await;
         self.stats.done(len);
+        if create && r.is_ok() {
+            self.stats.created.fetch_add(1, SeqCst);
+        }
         r
     }
 
@@ -168,7 +175,12 @@ impl ObjectStore for Counting {
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
         self.stats.copies.fetch_add(1, SeqCst);
-        self.inner.copy_opts(from, to, options).await
+        let create = matches!(options.mode, CopyMode::Create);
+        let r = self.inner.copy_opts(from, to, options).await;
+        if create && r.is_ok() {
+            self.stats.created.fetch_add(1, SeqCst);
+        }
+        r
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {

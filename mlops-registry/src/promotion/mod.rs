@@ -47,7 +47,7 @@ pub use ledger::{Deployment, LedgerEvent, LedgerRecord, PromotionLedger};
 
 use crate::error::{Error, Result, Unmet};
 use crate::registry::ModelRegistry;
-use crate::types::VersionStatus;
+use crate::types::{ModelVersion, VersionStatus};
 use chrono::Utc;
 use mlops_core::name::ModelName;
 use mlops_core::{Action, Digest, GateReport, Principal, ResourceKind, ResourceRef, Storage};
@@ -616,6 +616,22 @@ impl Promotions {
     pub async fn deployed(&self, model: &ModelName, env: &str) -> Result<Option<Deployment>> {
         self.envs.get(env)?;
         self.ledger.current(&self.registry.uri(), model, env).await
+    }
+
+    /// The version deployed to `env`, from the ledger — works on every backend,
+    /// with or without native aliases.
+    ///
+    /// # Errors
+    /// `NotFound` (`AliasNotFound`) when nothing is deployed; `UnknownEnvironment`.
+    pub async fn resolve(&self, model: &ModelName, env: &str) -> Result<ModelVersion> {
+        let d = self
+            .deployed(model, env)
+            .await?
+            .ok_or_else(|| Error::AliasNotFound {
+                model: model.to_string(),
+                alias: env.to_string(),
+            })?;
+        self.registry.get_version(model, d.version).await
     }
 
     /// Every deployment of `model` to `env`, oldest first.
