@@ -301,4 +301,17 @@ async fn throttling_is_retried_and_errors_are_mapped() {
     assert_eq!(e.kind(), mlops_core::ErrorKind::Conflict);
     assert!(e.to_string().contains("ConflictException: busy"), "{e}");
     assert!(!e.to_string().contains("contract-secret-value"));
+    // a create answered 503 is not sent again (it may have been applied)
+    server.push(MockResponse::status(503));
+    let before = server.requests().len();
+    let e = reg
+        .client()
+        .call::<Value>(
+            "CreateModelPackage",
+            &json!({"ModelPackageGroupName": "churn"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), mlops_core::ErrorKind::Unavailable);
+    assert_eq!(server.requests().len() - before, 1);
 }

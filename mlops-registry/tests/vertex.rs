@@ -88,7 +88,7 @@ async fn conformance_on_the_strict_fake() {
     let reg = registry(&fake);
     let ran = mlops_registry::conformance::run_all(&reg).await.unwrap();
     assert_eq!(
-        ran, 12,
+        ran, 13,
         "every check runs: aliases, version and model deletes included"
     );
     assert_eq!(fake.violations(), Vec::<String>::new());
@@ -178,6 +178,7 @@ async fn retries_and_no_duplicate_creates() {
         .with_artifact_url("memory://")
         .with_lro_options(fast_lro())
         .with_retry(RetryConfig::default().with_budget(Duration::from_secs(10)))
+        .with_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
     let m = "retry".parse().unwrap();
@@ -190,7 +191,16 @@ async fn retries_and_no_duplicate_creates() {
         .push(MockResponse::status(429).with_header("retry-after", "0"));
     fake.server.push(MockResponse::status(503));
     fake.server.push(MockResponse::drop_connection());
+    // a slow answer times the attempt out and is retried
+    fake.server
+        .push(MockResponse::json(200, "{}").with_delay(Duration::from_secs(3)));
+    let before = fake.server.requests().len();
     assert_eq!(reg.get_version(&m, 1).await.unwrap().version, 1);
+    assert_eq!(
+        fake.server.requests().len() - before,
+        5,
+        "429, 503, drop, slow, then the answer"
+    );
     // an upload answered 503 is not repeated: no duplicate version
     fake.server.push(MockResponse::status(503));
     let model = Model {
@@ -249,6 +259,44 @@ async fn metadata_server_tokens() {
         "the token is cached until near expiry"
     );
     assert!(!format!("{p:?}").contains("from-metadata"));
+
+    // the builder picks the metadata server when nothing else is configured,
+    // honouring GCE_METADATA_HOST
+    let md2 = MockServer::start().await;
+    md2.set_fallback(|r| match r.header("metadata-flavor") {
+        Some("Google") => MockResponse::json(
+            200,
+            format!(r#"{{"access_token":"{TOKEN}","expires_in":3599}}"#),
+        ),
+        _ => MockResponse::status(403),
+    });
+    let fake = Fake::start().await;
+    let env: std::collections::BTreeMap<String, String> = [
+        ("GCE_METADATA_HOST", md2.addr().to_string()),
+        ("GOOGLE_CLOUD_PROJECT", PROJECT.to_string()),
+        ("GOOGLE_CLOUD_REGION", LOCATION.to_string()),
+        ("MLOPS_VERTEX_ENDPOINT", fake.root()),
+        ("MLOPS_VERTEX_ARTIFACTS", "memory://".to_string()),
+        ("MLOPS_VERTEX_IMAGE", "img".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let reg = VertexRegistry::builder()
+        .with_env(env)
+        .with_lro_options(fast_lro())
+        .build()
+        .unwrap();
+    let m = "md".parse().unwrap();
+    reg.create_model(&m).await.unwrap();
+    assert_eq!(
+        reg.create_version(&m, NewModelVersion::new(&Principal::service("ci")))
+            .await
+            .unwrap()
+            .version,
+        1
+    );
+    assert_eq!(md2.requests().len(), 1);
 }
 
 #[tokio::test]

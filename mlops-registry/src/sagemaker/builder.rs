@@ -492,6 +492,32 @@ mod tests {
     }
 
     #[test]
+    fn profile_credential_sources() {
+        let src = CredentialSource::AwsRole {
+            role_arn: "arn:aws:iam::123456789012:role/prod".into(),
+            external_id: Some("x".into()),
+            session_name: None,
+            region: Some("eu-west-1".into()),
+            source_profile: None,
+        };
+        let b = SageMakerRegistryBuilder::new()
+            .with_static_credentials("AKIDBASE", "base")
+            .with_artifact_url("memory://")
+            .with_credential_source(&src)
+            .unwrap();
+        assert_eq!(b.role.as_ref().unwrap().external_id.as_deref(), Some("x"));
+        let reg = b.build().unwrap();
+        assert_eq!(reg.to_string(), "SageMakerRegistry(eu-west-1)");
+        let gcp = CredentialSource::GcpServiceAccount {
+            key_file: "k.json".into(),
+        };
+        let e = SageMakerRegistryBuilder::new()
+            .with_credential_source(&gcp)
+            .unwrap_err();
+        assert_eq!(e.kind(), mlops_core::ErrorKind::Unsupported);
+    }
+
+    #[test]
     fn profiles_from_files() {
         let dir = tempfile::tempdir().unwrap();
         let creds = dir.path().join("credentials");

@@ -400,6 +400,10 @@ impl ModelRegistry for SageMakerRegistry {
     ) -> Result<RegisteredModel> {
         validate_tags(opts.tags.keys())?;
         builder::check_tag_values(&opts.tags)?;
+        // Describe-then-create, one at a time from this value: moto (and, as far as
+        // documented, nothing in the API) rejects a duplicate group name, so racing
+        // creators in one process must not both pass the check.
+        let _one_at_a_time = self.create_lock.lock().await;
         match self.describe_group(name).await {
             Ok(_) => {
                 return Err(Error::ModelExists {

@@ -43,6 +43,7 @@ pub struct VertexRegistryBuilder {
     image: Option<String>,
     lro: LroOptions,
     retry: Option<RetryConfig>,
+    timeout: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for VertexRegistryBuilder {
@@ -177,6 +178,12 @@ impl VertexRegistryBuilder {
         self
     }
 
+    /// The per-attempt HTTP timeout (a slow answer is retried within the retry budget).
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
     /// Validates the configuration and builds the registry.
     ///
     /// # Errors
@@ -223,6 +230,9 @@ impl VertexRegistryBuilder {
             .with_signer(Arc::new(BearerSigner(provider)));
         if let Some(r) = self.retry {
             http = http.with_retry(r);
+        }
+        if let Some(t) = self.timeout {
+            http = http.with_timeout(t);
         }
         let storage = match (self.storage, self.artifact_url) {
             (Some(s), _) => s,
