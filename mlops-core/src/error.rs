@@ -204,6 +204,28 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// A remote service answered an HTTP request with an error status.
+    ///
+    /// `kind` is the classification of `status` (see `http::status_kind` with the
+    /// `http` feature); `url` has its query string and user info removed, and
+    /// `body` is a bounded snippet of the response body. Headers are never kept.
+    #[error("{backend}: {method} {url} returned {status}: {body}")]
+    Http {
+        /// The backend that answered.
+        backend: String,
+        /// The classification of the status.
+        kind: ErrorKind,
+        /// The request method.
+        method: String,
+        /// The request URL without query string or user info.
+        url: String,
+        /// The HTTP status code.
+        status: u16,
+        /// A bounded snippet of the response body.
+        body: String,
+        /// How long the service asked us to wait (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
+    },
     /// An object store call failed.
     #[error("object store error at {path}: {source}")]
     Store {
@@ -247,6 +269,7 @@ impl Error {
             Error::Unavailable { .. } => ErrorKind::Unavailable,
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Backend { .. } => ErrorKind::Backend,
+            Error::Http { kind, .. } => *kind,
             Error::Store { source, .. } => store_kind(source),
             Error::Io { source, .. } => io_kind(source),
         }
@@ -330,7 +353,9 @@ impl Error {
     /// How long the service asked us to wait, for rate-limit errors.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Error::RateLimited { retry_after, .. } => *retry_after,
+            Error::RateLimited { retry_after, .. } | Error::Http { retry_after, .. } => {
+                *retry_after
+            }
             _ => None,
         }
     }

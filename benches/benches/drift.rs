@@ -1,0 +1,126 @@
+//! Drift benchmarks, each beside a baseline measured in the same run.
+//!
+//! `cargo bench -p benches --bench drift` (one core: `taskset -c 0`). Peers (scipy, numpy,
+//! Evidently) run from `benches/run-drift-peer.sh` on the same distributions:
+//! reference N(0, 1), current N(0.1, 1.1), 10M + 10M float64.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+// benchmark sizes come from the environment (DRIFT_BENCH_N), not a profile
+#![allow(clippy::disallowed_methods)]
+
+use arrow::array::{ArrayRef, Float64Array, RecordBatch};
+use criterion::{Criterion, criterion_group, criterion_main};
+use mlops_monitor::profile::{Profile, ProfileOptions};
+use mlops_monitor::{ColumnKind, DriftOptions, Method, Numbers, Sample, column_drift};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Deterministic normal draws (xorshift + Box-Muller).
+pub(crate) fn normals(n: usize, mean: f64, sd: f64, seed: u64) -> Vec<f64> {
+    let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+    let mut next = || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let (u1, u2) = (next(), next());
+        let r = (-2.0 * u1.ln()).sqrt();
+        let t = std::f64::consts::TAU * u2;
+        out.push(mean + sd * r * t.cos());
+        if out.len() < n {
+            out.push(mean + sd * r * t.sin());
+        }
+    }
+    out
+}
+
+fn n() -> usize {
+    std::env::var("DRIFT_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000)
+}
+
+fn sample(v: &[f64]) -> Sample {
+    Sample::Numerical(Numbers {
+        values: v.to_vec(),
+        integer: false,
+    })
+}
+
+fn bench(c: &mut Criterion) {
+    let n = n();
+    let (r, cu) = (normals(n, 0.0, 1.0, 42), normals(n, 0.1, 1.1, 43));
+    let (rs, cs) = (sample(&r), sample(&cu));
+    let mut g = c.benchmark_group(format!("drift_{n}+{n}"));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+
+    // floors / baselines
+    g.bench_function("floor: radix sort one side (copy)", |b| {
+        b.iter(|| {
+            let mut v = r.clone();
+            radsort::sort(&mut v);
+            black_box(v[0])
+        })
+    });
+    g.bench_function(
+        "baseline: std sort_unstable_by(total_cmp) one side (copy)",
+        |b| {
+            b.iter(|| {
+                let mut v = r.clone();
+                v.sort_unstable_by(f64::total_cmp);
+                black_box(v[0])
+            })
+        },
+    );
+
+    for (label, m) in [
+        ("ks", Method::Ks),
+        ("wasserstein (normed)", Method::Wasserstein),
+    ] {
+        let o = DriftOptions::evidently().with_method(m);
+        g.bench_function(format!("mlops {label}"), |b| {
+            b.iter(|| black_box(column_drift("x", &rs, &cs, &o).unwrap().score))
+        });
+    }
+    let o = DriftOptions::evidently().with_method(Method::Psi);
+    g.bench_function("mlops evidently psi (sturges over ref+cur)", |b| {
+        b.iter(|| black_box(column_drift("x", &rs, &cs, &o).unwrap().score))
+    });
+
+    // standard PSI against a stored profile (fitted once, outside the timing)
+    let arr = |v: &[f64]| -> ArrayRef { Arc::new(Float64Array::from(v.to_vec())) };
+    let rb = RecordBatch::try_from_iter([("x", arr(&r))]).unwrap();
+    let cb = RecordBatch::try_from_iter([("x", arr(&cu))]).unwrap();
+    let profile = Profile::from_json(
+        &Profile::from_batch(&rb, &ProfileOptions::default())
+            .unwrap()
+            .to_json()
+            .unwrap(),
+    )
+    .unwrap();
+    let so = DriftOptions::standard().with_method(Method::Psi);
+    let col = &profile.columns["x"];
+    g.bench_function(
+        "mlops standard psi vs stored profile (current Sample)",
+        |b| b.iter(|| black_box(col.drift("x", &cs, &so).unwrap().score)),
+    );
+    g.bench_function(
+        "mlops standard psi vs stored profile (from Arrow batch)",
+        |b| b.iter(|| black_box(profile.drift(&cb, &so).unwrap().share)),
+    );
+    g.bench_function(
+        "baseline: standard psi fitting deciles on the raw reference",
+        |b| b.iter(|| black_box(column_drift("x", &rs, &cs, &so).unwrap().score)),
+    );
+    g.finish();
+    let _ = ColumnKind::Numerical;
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

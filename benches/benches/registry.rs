@@ -1,0 +1,142 @@
+//! Registry: version creation and alias resolution on embedded `file://`, each beside its
+//! baseline in the same run.
+//!
+//! - `registry_create/*`: 200 versions of one model created one after another into a fresh
+//!   `file://` registry (fsync on, the durable default), timed without the setup. Two shapes:
+//!   metadata only (run lineage, like MLflow's `create_model_version(name, source, run_id)`)
+//!   and with a 1 KiB artifact each (blob store + serving tree). The peer is MLflow's client
+//!   on its default sqlite store (`tools/mlflow_peer_bench.py` case d), run by
+//!   `benches/run-registry-peer.sh`. Target: ≥ 20× faster. Each shape also runs with
+//!   `fsync=false` to show how much of the time is the disk's flush latency.
+//! - `registry_resolve/*`: `resolve_alias` on a model with 200 versions beside a raw
+//!   object-store `get` of the same version record key (the floor: one read).
+//!
+//! Run with `benches/run-registry-peer.sh`, which also runs the MLflow peer and prints ratios.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mlops_core::object_store::ObjectStoreExt;
+use mlops_core::path::ArtifactPath;
+use mlops_core::{LineageRef, Principal, RunRef};
+use mlops_registry::{EmbeddedRegistry, ModelRegistry, NewModelVersion, RegistryExt};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+const VERSIONS: u64 = 200;
+
+#[allow(clippy::disallowed_methods)] // bench configuration comes from the environment
+fn bench_dir() -> tempfile::TempDir {
+    match std::env::var_os("MLOPS_BENCH_DIR") {
+        Some(d) => tempfile::tempdir_in(d).unwrap(),
+        None => tempfile::tempdir().unwrap(),
+    }
+}
+
+fn registry(dir: &std::path::Path, fsync: bool) -> EmbeddedRegistry {
+    EmbeddedRegistry::builder()
+        .with_url(format!("file://{}/registry", dir.display()))
+        .with_option("fsync", fsync.to_string())
+        .build()
+        .unwrap()
+}
+
+fn new_version(i: u64, artifact: bool) -> NewModelVersion {
+    let nv = NewModelVersion::new(&Principal::service("bench")).with_lineage(
+        LineageRef::default().with_run(RunRef {
+            tracking_uri: "file:///mlruns".into(),
+            run_id: format!("run-{i}"),
+        }),
+    );
+    if artifact {
+        let mut bytes = vec![0u8; 1024];
+        bytes[..8].copy_from_slice(&i.to_le_bytes());
+        nv.with_artifact(ArtifactPath::new("model.bin").unwrap(), bytes)
+    } else {
+        nv
+    }
+}
+
+async fn create_200(artifact: bool, fsync: bool) -> Duration {
+    let dir = bench_dir();
+    let reg = registry(dir.path(), fsync);
+    let m = "bench-model".parse().unwrap();
+    reg.create_model(&m).await.unwrap();
+    let t = Instant::now();
+    for i in 1..=VERSIONS {
+        let v = reg
+            .create_version(&m, new_version(i, artifact))
+            .await
+            .unwrap();
+        assert_eq!(v.version, i);
+    }
+    t.elapsed()
+}
+
+fn bench_create(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut g = c.benchmark_group("registry_create");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(5));
+    for (name, artifact, fsync) in [
+        ("ours_file_200_versions_metadata", false, true),
+        ("ours_file_200_versions_1kib_artifact", true, true),
+        ("ours_file_nofsync_200_versions_metadata", false, false),
+        ("ours_file_nofsync_200_versions_1kib_artifact", true, false),
+    ] {
+        g.bench_function(name, |b| {
+            b.to_async(&rt).iter_custom(|iters| async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    total += create_200(artifact, fsync).await;
+                }
+                total
+            });
+        });
+    }
+    g.finish();
+}
+
+fn bench_resolve(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = bench_dir();
+    let reg = registry(dir.path(), true);
+    let m = "bench-model".parse().unwrap();
+    let alias = "production".parse().unwrap();
+    let key = rt.block_on(async {
+        reg.create_model(&m).await.unwrap();
+        for i in 1..=VERSIONS {
+            reg.create_version(&m, new_version(i, true)).await.unwrap();
+        }
+        reg.set_alias(&m, &alias, 150).await.unwrap();
+        reg.version_key(&m, 150).unwrap()
+    });
+    let store = reg.storage().store().clone();
+    let mut g = c.benchmark_group("registry_resolve");
+    g.sample_size(50);
+    g.measurement_time(Duration::from_secs(3));
+    g.bench_function("ours_resolve_alias_file", |b| {
+        b.to_async(&rt).iter(|| async {
+            let v = reg.resolve_alias(&m, &alias).await.unwrap();
+            black_box(v.version)
+        });
+    });
+    g.bench_function("baseline_raw_get_version_record_file", |b| {
+        b.to_async(&rt).iter(|| async {
+            let got = store.get(&key).await.unwrap().bytes().await.unwrap();
+            black_box(got.len())
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_create, bench_resolve);
+criterion_main!(benches);

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Registry benchmark beside its peer, in one run:
+#   1. MLflow's Python client on its default sqlite store, case d of
+#      ../shared/tools/mlflow_peer_bench.py: create_model_version x 200 (median of --reps).
+#   2. Our criterion bench (release): 200 versions on embedded file://, and alias resolve
+#      beside a raw object-store get of the same key.
+# Prints the ratios. Target (issue 4): 200 versions >= 20x faster than MLflow -> sqlite.
+#
+# Usage: benches/run-registry-peer.sh [criterion args...]
+#   MLFLOW_PEER_BENCH  path of mlflow_peer_bench.py (default: ../shared/tools/ beside the repo)
+#   PEER_REPS          MLflow repetitions (default 3)
+#   CARGO_TARGET_DIR   honoured; criterion's results are read from $CARGO_TARGET_DIR/criterion
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+peer="${MLFLOW_PEER_BENCH:-$PWD/../shared/tools/mlflow_peer_bench.py}"
+reps="${PEER_REPS:-3}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+echo "== peer: MLflow client -> sqlite (case d, ${reps} reps)" >&2
+# The script's python re-execs under the MLflow venv (~/.peers/mlflow) when needed.
+# --tracking-uri is the client's default local store kind: sqlite in a fresh directory.
+python3 "$peer" --tracking-uri "sqlite:///$work/mlflow.db" --local none --cases d \
+  --versions 200 --reps "$reps" --json "$work/peer.json"
+
+echo "== ours: cargo bench -p benches --bench registry" >&2
+cargo bench -p benches --bench registry -- "$@"
+
+python3 - "$target/criterion" "$work/peer.json" <<'PY'
+import json, os, statistics, sys
+root, peer_path = sys.argv[1], sys.argv[2]
+
+def est(group, name, stat="median"):
+    with open(os.path.join(root, group, name, "new", "estimates.json")) as f:
+        return json.load(f)[stat]["point_estimate"] / 1e9  # seconds
+
+peer = json.load(open(peer_path))
+d = peer["results"]["server"]["times"]["d"]
+mlflow = statistics.median(d)
+print()
+print(f"registry figures (mlflow {peer['meta']['mlflow']}, {peer['meta']['cpus']} CPUs)")
+print(f"  MLflow client -> sqlite, 200 versions       : {mlflow:8.3f} s  (median of {len(d)}: "
+      + ", ".join(f"{x:.2f}" for x in d) + ")")
+ok = True
+for name in ["ours_file_200_versions_metadata", "ours_file_200_versions_1kib_artifact",
+             "ours_file_nofsync_200_versions_metadata",
+             "ours_file_nofsync_200_versions_1kib_artifact"]:
+    t = est("registry_create", name)
+    ratio = mlflow / t
+    meets = ratio >= 20
+    if "nofsync" not in name:
+        ok &= meets
+    print(f"  {name:44s}: {t:8.3f} s  = {ratio:6.1f}x faster  "
+          f"[target >= 20x: {'met' if meets else 'MISSED'}]")
+res = est("registry_resolve", "ours_resolve_alias_file")
+raw = est("registry_resolve", "baseline_raw_get_version_record_file")
+print(f"  alias resolve p50 (criterion median)        : {res * 1e6:8.1f} us")
+print(f"  raw object-store get, same key, p50         : {raw * 1e6:8.1f} us  (resolve = {res / raw:.2f}x raw get)")
+print("all targets met" if ok else "SOME TARGETS MISSED")
+PY

@@ -1,0 +1,406 @@
+//! Histograms and the binned divergences (PSI, KL, JS, Hellinger) of both families.
+
+use super::method::{Binning, STANDARD_EPSILON};
+use crate::column::{Counts, Key, Numbers};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Whether `values` hold more than `limit` distinct values (early exit; -0.0 == 0.0).
+pub(crate) fn distinct_exceeds<'a>(
+    values: impl IntoIterator<Item = &'a f64>,
+    limit: usize,
+) -> bool {
+    let mut seen: Vec<u64> = Vec::with_capacity(limit + 1);
+    for v in values {
+        let b = (v + 0.0).to_bits();
+        if !seen.contains(&b) {
+            seen.push(b);
+            if seen.len() > limit {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// numpy `histogram_bin_edges(data, "sturges")` for data with the given min, max and size.
+pub(crate) fn sturges_edges(lo: f64, hi: f64, n: usize, integer: bool) -> Vec<f64> {
+    let (mut first, mut last) = (lo, hi);
+    if first == last {
+        first -= 0.5;
+        last += 0.5;
+    }
+    let width = (hi - lo) / ((n as f64).log2() + 1.0);
+    let bins = if width > 0.0 {
+        let w = if integer && width < 1.0 { 1.0 } else { width };
+        (((last - first) / w).ceil() as usize).max(1)
+    } else {
+        1
+    };
+    let step = (last - first) / bins as f64;
+    let mut edges: Vec<f64> = (0..bins).map(|i| i as f64 * step + first).collect();
+    edges.push(last);
+    edges
+}
+
+/// numpy `histogram(values, bins=edges)` counts: bin i holds `e_i ≤ x < e_{i+1}`, the last bin
+/// also `x == e_last`; values outside are not counted. One pass, exact against the edges.
+pub(crate) fn histogram(values: &[f64], edges: &[f64]) -> Vec<u64> {
+    let nb = edges.len().saturating_sub(1);
+    let mut counts = vec![0u64; nb];
+    if nb == 0 {
+        return counts;
+    }
+    let (lo, hi) = (edges[0], edges[nb]);
+    let norm = nb as f64 / (hi - lo);
+    for &x in values {
+        if !(x >= lo && x <= hi) {
+            continue;
+        }
+        let mut i = (((x - lo) * norm) as usize).min(nb - 1);
+        while i > 0 && x < edges[i] {
+            i -= 1;
+        }
+        while i + 1 < nb && x >= edges[i + 1] {
+            i += 1;
+        }
+        counts[i] += 1;
+    }
+    counts
+}
+
+fn props(counts: &[u64], n: u64) -> Vec<f64> {
+    counts.iter().map(|&c| c as f64 / n as f64).collect()
+}
+
+/// Evidently `get_binned_data` (without the zero fill): proportions of both sides.
+pub(crate) fn evidently_numeric(r: &Numbers, c: &Numbers) -> (Vec<f64>, Vec<f64>, Binning) {
+    if distinct_exceeds(&r.values, 20) {
+        let (lo, hi) = min_max(r.values.iter().chain(&c.values));
+        let edges = sturges_edges(
+            lo,
+            hi,
+            r.values.len() + c.values.len(),
+            r.integer && c.integer,
+        );
+        let p = props(&histogram(&r.values, &edges), r.values.len() as u64);
+        let q = props(&histogram(&c.values, &edges), c.values.len() as u64);
+        (p, q, Binning::SturgesCombined { edges })
+    } else {
+        evidently_categorical(
+            &Counts::from_values(&r.values),
+            &Counts::from_values(&c.values),
+        )
+    }
+}
+
+/// One bin per value of reference ∪ current.
+pub(crate) fn evidently_categorical(r: &Counts, c: &Counts) -> (Vec<f64>, Vec<f64>, Binning) {
+    let keys = union(r, c);
+    let p = keys
+        .iter()
+        .map(|k| r.counts.get(*k).copied().unwrap_or(0) as f64 / r.n as f64)
+        .collect::<Vec<_>>();
+    let q = keys
+        .iter()
+        .map(|k| c.counts.get(*k).copied().unwrap_or(0) as f64 / c.n as f64)
+        .collect::<Vec<_>>();
+    let bins = keys.len();
+    (p, q, Binning::PerValue { bins })
+}
+
+pub(crate) fn union<'a>(r: &'a Counts, c: &'a Counts) -> Vec<&'a Key> {
+    let mut keys: Vec<&Key> = r.counts.keys().chain(c.counts.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+pub(crate) fn min_max<'a>(values: impl IntoIterator<Item = &'a f64>) -> (f64, f64) {
+    values
+        .into_iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        })
+}
+
+/// Evidently's zero fill: zeros become `m/1e6` if the smallest non-zero share `m ≤ 1e-4`,
+/// else `1e-4`; no renormalisation.
+pub(crate) fn evidently_fill(p: &mut [f64]) {
+    let m = p
+        .iter()
+        .copied()
+        .filter(|&x| x != 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if !m.is_finite() {
+        return;
+    }
+    let fill = if m <= 1e-4 { m / 1e6 } else { 1e-4 };
+    for x in p.iter_mut() {
+        if *x == 0.0 {
+            *x = fill;
+        }
+    }
+}
+
+/// `standard` family fill: proportions clipped below at [`STANDARD_EPSILON`].
+pub(crate) fn standard_clip(p: &mut [f64]) {
+    for x in p.iter_mut() {
+        *x = x.max(STANDARD_EPSILON);
+    }
+}
+
+/// `Σ (p − q)·ln(p/q)`.
+pub(crate) fn psi(p: &[f64], q: &[f64]) -> f64 {
+    crate::stats::sum(p.iter().zip(q).map(|(a, b)| (a - b) * (a / b).ln()))
+}
+
+fn rel_entr(x: f64, y: f64) -> f64 {
+    if x > 0.0 && y > 0.0 {
+        x * (x / y).ln()
+    } else if x == 0.0 && y >= 0.0 {
+        0.0
+    } else {
+        f64::INFINITY
+    }
+}
+
+fn normalised(p: &[f64]) -> Vec<f64> {
+    let s: f64 = crate::stats::sum(p.iter().copied());
+    p.iter().map(|x| x / s).collect()
+}
+
+/// scipy `entropy(p, q)`: KL divergence after normalising both to sum 1, natural log.
+pub(crate) fn kl(p: &[f64], q: &[f64]) -> f64 {
+    let (p, q) = (normalised(p), normalised(q));
+    crate::stats::sum(p.iter().zip(&q).map(|(a, b)| rel_entr(*a, *b)))
+}
+
+/// scipy `jensenshannon(p, q, base)`; `base = None` is the natural log.
+pub(crate) fn jensenshannon(p: &[f64], q: &[f64], base: Option<f64>) -> f64 {
+    let (p, q) = (normalised(p), normalised(q));
+    let m: Vec<f64> = p.iter().zip(&q).map(|(a, b)| (a + b) / 2.0).collect();
+    let left = crate::stats::sum(p.iter().zip(&m).map(|(a, b)| rel_entr(*a, *b)));
+    let right = crate::stats::sum(q.iter().zip(&m).map(|(a, b)| rel_entr(*a, *b)));
+    let mut js = left + right;
+    if let Some(b) = base {
+        js /= b.ln();
+    }
+    (js / 2.0).sqrt()
+}
+
+/// Hellinger distance from a Bhattacharyya coefficient: `sqrt(1 − clip(BC, 0, 1))`.
+pub(crate) fn hellinger_from_bc(bc: f64) -> f64 {
+    (1.0 - bc.clamp(0.0, 1.0)).sqrt()
+}
+
+/// Evidently's numerical Hellinger: Sturges edges over the distinct values of ref ∪ cur,
+/// density histograms, `BC = Σ sqrt(d1·d2)·(hi − lo)/bins`.
+pub(crate) fn evidently_hellinger_numeric(sr: &[f64], sc: &[f64], integer: bool) -> (f64, Binning) {
+    let mut distinct: Vec<f64> = Vec::with_capacity(sr.len() + sc.len());
+    let (mut i, mut j) = (0, 0);
+    while i < sr.len() || j < sc.len() {
+        let v = if j >= sc.len() || (i < sr.len() && sr[i] <= sc[j]) {
+            i += 1;
+            sr[i - 1]
+        } else {
+            j += 1;
+            sc[j - 1]
+        };
+        if distinct.last() != Some(&v) {
+            distinct.push(v);
+        }
+    }
+    let (lo, hi) = (distinct[0], distinct[distinct.len() - 1]);
+    let edges = sturges_edges(lo, hi, distinct.len(), integer);
+    let density = |vals: &[f64]| -> Vec<f64> {
+        let counts = histogram(vals, &edges);
+        let total: u64 = counts.iter().sum();
+        counts
+            .iter()
+            .enumerate()
+            .map(|(k, &c)| c as f64 / (edges[k + 1] - edges[k]) / total as f64)
+            .collect()
+    };
+    let (d1, d2) = (density(sr), density(sc));
+    let nb = edges.len() - 1;
+    let width = (edges[nb] - edges[0]) / nb as f64;
+    let bc = crate::stats::sum(d1.iter().zip(&d2).map(|(a, b)| (a * b).sqrt() * width));
+    (hellinger_from_bc(bc), Binning::SturgesDistinct { edges })
+}
+
+/// `standard` bins fitted on the reference, reusable without the raw reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StandardBins {
+    /// Interior edges at reference deciles; bin = number of edges ≤ x.
+    Quantiles {
+        /// Interior edges (9 for deciles).
+        edges: Vec<f64>,
+        /// Reference count per bin (edges.len() + 1 bins).
+        counts: Vec<u64>,
+    },
+    /// Reference categories; current values outside them go to one extra bin.
+    Categories {
+        /// Reference count per category.
+        counts: BTreeMap<Key, u64>,
+    },
+}
+
+/// numpy `quantile(sorted, q)` with the default linear method.
+pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    let n = sorted.len();
+    let vi = q * (n as f64 - 1.0);
+    let prev = vi.floor().clamp(0.0, (n - 1) as f64);
+    let next = (prev + 1.0).min((n - 1) as f64);
+    let gamma = vi - prev;
+    let (a, b) = (sorted[prev as usize], sorted[next as usize]);
+    let diff = b - a;
+    if gamma >= 0.5 {
+        b - diff * (1.0 - gamma)
+    } else {
+        a + diff * gamma
+    }
+}
+
+impl StandardBins {
+    /// Decile bins of a sorted, non-empty reference.
+    pub(crate) fn deciles(sorted: &[f64]) -> Self {
+        let edges: Vec<f64> = (1..10)
+            .map(|i| quantile_sorted(sorted, i as f64 * 0.1))
+            .collect();
+        let counts = Self::count(&edges, sorted);
+        StandardBins::Quantiles { edges, counts }
+    }
+
+    /// Counts values into the bins of interior `edges` (bin = number of edges ≤ x).
+    pub(crate) fn count(edges: &[f64], values: &[f64]) -> Vec<u64> {
+        let mut counts = vec![0u64; edges.len() + 1];
+        if edges.len() <= 16 {
+            // branchless: compare with every edge (padded with +inf, never ≤ a finite x);
+            // four count arrays break the store dependency of repeated bins
+            let mut e = [f64::INFINITY; 16];
+            e[..edges.len()].copy_from_slice(edges);
+            let mut c4 = [[0u64; 17]; 4];
+            let chunks = values.chunks_exact(4);
+            let rest = chunks.remainder();
+            let bin = |x: f64| e.iter().map(|&ed| usize::from(ed <= x)).sum::<usize>();
+            for ch in chunks {
+                for (lane, &x) in ch.iter().enumerate() {
+                    c4[lane][bin(x)] += 1;
+                }
+            }
+            for &x in rest {
+                c4[0][bin(x)] += 1;
+            }
+            for (k, c) in counts.iter_mut().enumerate() {
+                *c = c4.iter().map(|l| l[k]).sum();
+            }
+        } else {
+            for &x in values {
+                counts[edges.partition_point(|&e| e <= x)] += 1;
+            }
+        }
+        counts
+    }
+
+    /// Category bins of reference counts.
+    pub(crate) fn categories(reference: &Counts) -> Self {
+        StandardBins::Categories {
+            counts: reference.counts.clone(),
+        }
+    }
+
+    /// Reference and current proportions (unclipped) and the binning label.
+    pub(crate) fn proportions(&self, current: &CurrentSide<'_>) -> (Vec<f64>, Vec<f64>, Binning) {
+        match self {
+            StandardBins::Quantiles { edges, counts } => {
+                let n: u64 = counts.iter().sum();
+                let p = props(counts, n);
+                let cur_counts = match current {
+                    CurrentSide::Numbers(v) => Self::count(edges, v),
+                    CurrentSide::Counts(c) => {
+                        let mut out = vec![0u64; edges.len() + 1];
+                        for (k, cnt) in &c.counts {
+                            if let Key::Num(x) = k {
+                                out[edges.partition_point(|&e| e <= *x)] += cnt;
+                            }
+                        }
+                        out
+                    }
+                };
+                let m: u64 = cur_counts.iter().sum();
+                let q = props(&cur_counts, m.max(1));
+                (
+                    p,
+                    q,
+                    Binning::ReferenceQuantiles {
+                        edges: edges.clone(),
+                    },
+                )
+            }
+            StandardBins::Categories { counts } => {
+                let n: u64 = counts.values().sum();
+                let mut p: Vec<f64> = counts.values().map(|&c| c as f64 / n as f64).collect();
+                p.push(0.0);
+                let cur = match current {
+                    CurrentSide::Counts(c) => (*c).clone(),
+                    CurrentSide::Numbers(v) => Counts::from_values(v),
+                };
+                let m = cur.n.max(1) as f64;
+                let mut q: Vec<f64> = counts
+                    .keys()
+                    .map(|k| cur.counts.get(k).copied().unwrap_or(0) as f64 / m)
+                    .collect();
+                let unseen: u64 = cur
+                    .counts
+                    .iter()
+                    .filter(|(k, _)| !counts.contains_key(*k))
+                    .map(|(_, c)| *c)
+                    .sum();
+                q.push(unseen as f64 / m);
+                (p, q, Binning::ReferenceCategories { bins: counts.len() })
+            }
+        }
+    }
+}
+
+/// The current side as the standard bins need it.
+#[derive(Debug)]
+pub(crate) enum CurrentSide<'a> {
+    Numbers(&'a [f64]),
+    Counts(&'a Counts),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sturges_matches_numpy() {
+        // np.histogram_bin_edges([0., 1., 2., 10.], 'sturges') -> 3 bins of width 10/3
+        let e = sturges_edges(0.0, 10.0, 4, false);
+        assert_eq!(e.len(), 4);
+        assert_eq!(e[3], 10.0);
+        assert_eq!(histogram(&[0.0, 1.0, 2.0, 10.0, 20.0], &e), vec![3, 0, 1]);
+        // integer data: width raised to 1
+        let e = sturges_edges(0.0, 3.0, 100, true);
+        assert_eq!(e, vec![0.0, 1.0, 2.0, 3.0]);
+        let e = sturges_edges(5.0, 5.0, 10, false);
+        assert_eq!(e, vec![4.5, 5.5]);
+    }
+
+    #[test]
+    fn divergences() {
+        let p = [0.5, 0.5];
+        assert_eq!(psi(&p, &p), 0.0);
+        assert!((jensenshannon(&[1.0, 0.0], &[0.0, 1.0], None) - 2f64.ln().sqrt()).abs() < 1e-15);
+        assert!((jensenshannon(&[1.0, 0.0], &[0.0, 1.0], Some(2.0)) - 1.0).abs() < 1e-15);
+        let mut z = vec![0.0, 0.5, 0.5];
+        evidently_fill(&mut z);
+        assert_eq!(z[0], 1e-4);
+        assert!((quantile_sorted(&[1.0, 2.0, 3.0, 4.0], 0.5) - 2.5).abs() < 1e-15);
+        assert!(distinct_exceeds(&[1.0, 2.0, 3.0], 2));
+        assert!(!distinct_exceeds(&[1.0, 1.0, -0.0, 0.0], 2));
+    }
+}

@@ -1,0 +1,198 @@
+//! Version artifacts: bytes in core's content-addressed blob store, plus a
+//! serving tree.
+//!
+//! The one place that knows how artifact bytes are laid out. Below the registry
+//! prefix:
+//!
+//! - `blobs/<2 hex>/<64 hex>`: every file and the manifest itself, as
+//!   [`BlobStore`] blobs (deduplicated across versions, verified on read). The
+//!   source of truth for downloads.
+//! - `models/<model>/artifacts/<manifest-hex>/<path>`: the same files as a plain
+//!   directory tree — what KServe's `storageUri` downloads. Made by server-side
+//!   copies of the blobs (hard links on `file://`), create-only, so no bytes pass
+//!   through this process twice.
+
+use crate::error::{Error, Result};
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use mlops_core::blob::{BlobRef, BlobStore, Manifest};
+use mlops_core::name::ModelName;
+use mlops_core::object_store::path::Path as Key;
+use mlops_core::object_store::{CopyMode, CopyOptions, ObjectStore, ObjectStoreExt};
+use mlops_core::path::ArtifactPath;
+use mlops_core::{Digest, Storage};
+use std::sync::Arc;
+
+/// Reads and writes artifacts.
+#[derive(Debug, Clone)]
+pub(crate) struct ArtifactStore {
+    storage: Storage,
+    blobs: BlobStore,
+}
+
+impl ArtifactStore {
+    pub(crate) fn new(storage: Storage) -> Self {
+        Self {
+            blobs: BlobStore::new(&storage),
+            storage,
+        }
+    }
+
+    fn dir(model: &ModelName, manifest: &Digest) -> String {
+        format!("models/{model}/artifacts/{}", manifest.to_hex())
+    }
+
+    /// Stores every file (up to 8 at once) and the manifest as blobs, lays out the
+    /// serving tree, and returns the manifest.
+    pub(crate) async fn put_all(
+        &self,
+        model: &ModelName,
+        files: &[(ArtifactPath, Bytes)],
+    ) -> Result<Manifest> {
+        let blobs = self.blobs.clone();
+        let stored: Vec<(ArtifactPath, BlobRef)> =
+            futures::stream::iter(files.iter().cloned().map(move |(p, b)| {
+                let blobs = blobs.clone();
+                async move { Ok::<_, Error>((p, blobs.put_bytes(b).await?)) }
+            }))
+            .buffer_unordered(8)
+            .try_collect()
+            .await?;
+        let mut manifest = Manifest::new();
+        for (p, blob) in stored {
+            manifest.insert(p, blob)?;
+        }
+        let dir = Self::dir(model, &manifest.digest());
+        let mut copies = Vec::with_capacity(manifest.len());
+        for (p, blob) in manifest.iter() {
+            copies.push((
+                self.blobs.key(&blob.digest),
+                self.storage.path(&format!("{dir}/{p}"))?,
+            ));
+        }
+        let store = self.storage.store().clone();
+        let tree = futures::stream::iter(copies)
+            .map(move |(from, to)| copy_create(store.clone(), from, to))
+            .buffer_unordered(8)
+            .try_collect::<Vec<()>>();
+        // The manifest blob and the serving tree are independent: write them at once
+        // (on file:// each write waits for its own fsync).
+        futures::try_join!(
+            async { Ok::<_, Error>(self.blobs.put_manifest(&manifest).await?) },
+            tree
+        )?;
+        Ok(manifest)
+    }
+
+    /// The directory URI of a manifest's serving tree.
+    pub(crate) fn uri(&self, model: &ModelName, manifest: &Digest) -> String {
+        join_url(self.storage.url(), &Self::dir(model, manifest))
+    }
+
+    /// Reads one file from the blob store, verified against its digest.
+    pub(crate) async fn get(
+        &self,
+        model: &ModelName,
+        path: &ArtifactPath,
+        blob: &BlobRef,
+    ) -> Result<Bytes> {
+        self.blobs
+            .get_bytes(&blob.digest)
+            .await
+            .map_err(|e| match e {
+                mlops_core::Error::Integrity {
+                    what,
+                    expected,
+                    actual,
+                } => mlops_core::Error::Integrity {
+                    what: format!("artifact {path} of model {model} ({what})"),
+                    expected,
+                    actual,
+                }
+                .into(),
+                other => other.into(),
+            })
+    }
+}
+
+/// Copies `from` to `to` unless `to` exists. Stores without create-only copies
+/// (S3 without its `copy_if_not_exists` option) get HEAD + copy, which is safe
+/// because every writer of `to` copies the same verified blob.
+async fn copy_create(store: Arc<dyn ObjectStore>, from: Key, to: Key) -> Result<()> {
+    use mlops_core::object_store::Error as E;
+    let create = CopyOptions::new().with_mode(CopyMode::Create);
+    match store.copy_opts(&from, &to, create).await {
+        Ok(()) | Err(E::AlreadyExists { .. }) => Ok(()),
+        Err(E::NotImplemented { .. } | E::NotSupported { .. }) => match store.head(&to).await {
+            Ok(_) => Ok(()),
+            Err(E::NotFound { .. }) => store
+                .copy(&from, &to)
+                .await
+                .map_err(|e| mlops_core::Error::store(&to, e).into()),
+            Err(e) => Err(mlops_core::Error::store(&to, e).into()),
+        },
+        Err(e) => Err(mlops_core::Error::store(&to, e).into()),
+    }
+}
+
+/// `base` + `/` + `rel`, without doubling slashes (`memory://` + `x` = `memory://x`).
+pub(crate) fn join_url(base: &str, rel: &str) -> String {
+    if base.ends_with('/') {
+        format!("{base}{rel}")
+    } else {
+        format!("{base}/{rel}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_join_cleanly() {
+        assert_eq!(join_url("memory://", "a/b"), "memory://a/b");
+        assert_eq!(join_url("s3://bkt/pre", "a"), "s3://bkt/pre/a");
+        assert_eq!(join_url("file:///r/", "a"), "file:///r/a");
+    }
+
+    #[tokio::test]
+    async fn round_trip_tree_and_integrity() {
+        let s = Storage::memory();
+        let a = ArtifactStore::new(s.clone());
+        let m: ModelName = "m".parse().unwrap();
+        let p = ArtifactPath::new("w.bin").unwrap();
+        let man = a
+            .put_all(&m, &[(p.clone(), Bytes::from_static(b"abc"))])
+            .await
+            .unwrap();
+        // writing the same manifest twice is fine
+        let again = a
+            .put_all(&m, &[(p.clone(), Bytes::from_static(b"abc"))])
+            .await
+            .unwrap();
+        assert_eq!(again, man);
+        let blob = *man.get("w.bin").unwrap();
+        assert_eq!(&a.get(&m, &p, &blob).await.unwrap()[..], b"abc");
+        // the serving tree holds the same bytes
+        let tree = s
+            .path(&format!(
+                "models/m/artifacts/{}/w.bin",
+                man.digest().to_hex()
+            ))
+            .unwrap();
+        let got = s.store().get(&tree).await.unwrap().bytes().await.unwrap();
+        assert_eq!(&got[..], b"abc");
+        // the manifest is a blob too
+        assert!(a.blobs.exists(&man.digest()).await.unwrap());
+        s.store()
+            .put(&a.blobs.key(&blob.digest), "abd".into())
+            .await
+            .unwrap();
+        let err = a.get(&m, &p, &blob).await.unwrap_err();
+        assert_eq!(err.kind(), mlops_core::ErrorKind::Integrity);
+        assert!(
+            err.to_string().contains("artifact w.bin of model m"),
+            "{err}"
+        );
+    }
+}
