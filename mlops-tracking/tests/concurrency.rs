@@ -2,14 +2,24 @@
 //! same run: every point must be present exactly once.
 //!
 //! The test spawns its own binary as the child processes (`child_writer` below does
-//! nothing unless the parent's environment variables are set).
+//! nothing unless the parent's environment variables are set). `MLOPS_CONCURRENCY_POINTS`
+//! (default 5000) sets the points per process, e.g. 100000 for the full-size check;
+//! batches hold 1000 points from 100,000 up, 250 below.
 #![allow(clippy::disallowed_methods)] // the child reads its job from the environment by design
 
 use mlops_tracking::{Batch, CreateRun, EmbeddedTracker, Metric, Tracker, TrackerExt};
 use std::collections::BTreeMap;
 
-const POINTS: i64 = 5_000;
-const PER_BATCH: i64 = 250;
+fn points() -> i64 {
+    std::env::var("MLOPS_CONCURRENCY_POINTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000)
+}
+
+fn per_batch(points: i64) -> i64 {
+    if points >= 100_000 { 1000 } else { 250 }
+}
 
 #[tokio::test(flavor = "current_thread")]
 async fn child_writer() {
@@ -21,13 +31,14 @@ async fn child_writer() {
         return; // not a child: nothing to do
     };
     let id: i64 = id.parse().unwrap();
+    let (points, per_batch) = (points(), per_batch(points()));
     let t = EmbeddedTracker::builder().with_url(url).build().unwrap();
-    for b in 0..POINTS / PER_BATCH {
+    for b in 0..(points + per_batch - 1) / per_batch {
         let batch = Batch {
-            metrics: (0..PER_BATCH)
+            metrics: (0..per_batch.min(points - b * per_batch))
                 .map(|i| {
-                    let n = b * PER_BATCH + i;
-                    Metric::new("x", id as f64, id * POINTS + n).at(n)
+                    let n = b * per_batch + i;
+                    Metric::new("x", id as f64, id * points + n).at(n)
                 })
                 .collect(),
             ..Batch::default()
@@ -41,6 +52,7 @@ async fn child_writer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_processes_lose_no_point() {
+    let points = points();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("file://{}/tracking", dir.path().display());
     let t = EmbeddedTracker::builder().with_url(&url).build().unwrap();
@@ -58,6 +70,7 @@ async fn four_processes_lose_no_point() {
                 .env("MLOPS_CHILD_URL", &url)
                 .env("MLOPS_CHILD_RUN", run)
                 .env("MLOPS_CHILD_ID", id.to_string())
+                .env("MLOPS_CONCURRENCY_POINTS", points.to_string())
                 .stdout(std::process::Stdio::null())
                 .spawn()
                 .unwrap()
@@ -73,7 +86,7 @@ async fn four_processes_lose_no_point() {
         expect
             .entry(run)
             .or_default()
-            .extend((0..POINTS).map(|n| id * POINTS + n));
+            .extend((0..points).map(|n| id * points + n));
     }
     for (run, mut steps) in expect {
         steps.sort_unstable();
@@ -84,7 +97,7 @@ async fn four_processes_lose_no_point() {
         for m in &h {
             assert_eq!(
                 m.value,
-                (m.step / POINTS) as f64,
+                (m.step / points) as f64,
                 "value written by its writer"
             );
         }

@@ -1,6 +1,12 @@
 //! The HTTP seam of the MLflow client: a small [`Transport`] trait and its reqwest
-//! implementation (rustls on ring). When the shared HTTP client lands, it becomes
-//! one more `Transport`, and the MLflow code above stays as it is.
+//! implementation (rustls on ring).
+//!
+//! The shared [`crate::http::HttpClient`] landed after this client was written. It
+//! can become the default `Transport` (an adapter over `send_raw`, with its retries
+//! taking over from [`MlflowClient::send`](super::MlflowClient::send) and a classifier
+//! marking MLflow's 500s retryable) once its builder can skip certificate checks,
+//! which `MLFLOW_TRACKING_INSECURE_TLS` requires; until then this reqwest transport
+//! stays, so no configuration key is silently ignored.
 
 use super::{BACKEND, MlflowConfig};
 use crate::error::{Error, Result};

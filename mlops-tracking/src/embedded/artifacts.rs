@@ -1,96 +1,48 @@
 //! Run artifacts on the embedded store.
 //!
-//! Artifacts are stored at `runs/<run_id>/artifacts/<path>` through [`put_artifact`]
-//! and its siblings, the one place that knows where bytes go: when mlops-core's
-//! content-addressed blob store lands, only these functions change.
+//! Bytes go to mlops-core's content-addressed blob store (deduplicated, verified on
+//! read); the run's event log records which blob each artifact path names, so a
+//! listing is a fold of the run's records and a download is a verified blob read.
 
+use super::state::RunEvent;
 use super::{EmbeddedTracker, check_run_id};
 use crate::error::Result;
 use crate::types::{ArtifactEntry, LoggedArtifact};
 use bytes::Bytes;
-use mlops_core::object_store::path::Path;
-use mlops_core::object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use mlops_core::blob::BlobRef;
 use mlops_core::path::ArtifactPath;
-use mlops_core::{Digest, Storage};
+use std::collections::BTreeMap;
 
-fn artifact_key(storage: &Storage, run_id: &str, rel: Option<&ArtifactPath>) -> Result<Path> {
-    let base = format!("runs/{run_id}/artifacts");
-    Ok(match rel {
-        Some(r) => storage.path(&format!("{base}/{r}"))?,
-        None => storage.path(&base)?,
-    })
-}
-
-/// Stores `bytes` for `run_id` at `rel`.
-async fn put_artifact(
-    storage: &Storage,
-    run_id: &str,
-    rel: &ArtifactPath,
-    bytes: Bytes,
-) -> Result<()> {
-    let key = artifact_key(storage, run_id, Some(rel))?;
-    storage
-        .store()
-        .put(&key, PutPayload::from(bytes))
-        .await
-        .map_err(|e| mlops_core::Error::store(&key, e))?;
-    Ok(())
-}
-
-/// Reads the artifact of `run_id` at `rel`.
-async fn get_artifact(storage: &Storage, run_id: &str, rel: &ArtifactPath) -> Result<Bytes> {
-    let key = artifact_key(storage, run_id, Some(rel))?;
-    let got = storage.store().get(&key).await.map_err(|e| match e {
-        mlops_core::object_store::Error::NotFound { .. } => {
-            mlops_core::Error::not_found("artifact", rel.as_str())
+/// The direct children of `dir` (root when `None`) in a path -> blob map.
+fn children(map: &BTreeMap<String, BlobRef>, dir: Option<&ArtifactPath>) -> Vec<ArtifactEntry> {
+    let prefix = dir.map(|d| format!("{d}/")).unwrap_or_default();
+    let mut out: BTreeMap<String, ArtifactEntry> = BTreeMap::new();
+    for (path, blob) in map.range(prefix.clone()..) {
+        let Some(rest) = path.strip_prefix(&prefix) else {
+            break;
+        };
+        match rest.split_once('/') {
+            Some((sub, _)) => {
+                let p = format!("{prefix}{sub}");
+                out.entry(p.clone()).or_insert(ArtifactEntry {
+                    path: p,
+                    is_dir: true,
+                    size: None,
+                });
+            }
+            None => {
+                out.insert(
+                    path.clone(),
+                    ArtifactEntry {
+                        path: path.clone(),
+                        is_dir: false,
+                        size: Some(blob.size),
+                    },
+                );
+            }
         }
-        e => mlops_core::Error::store(&key, e),
-    })?;
-    Ok(got
-        .bytes()
-        .await
-        .map_err(|e| mlops_core::Error::store(&key, e))?)
-}
-
-/// Lists the direct children of `dir` (root when `None`).
-async fn list_dir(
-    storage: &Storage,
-    run_id: &str,
-    dir: Option<&ArtifactPath>,
-) -> Result<Vec<ArtifactEntry>> {
-    let root = artifact_key(storage, run_id, None)?;
-    let prefix = artifact_key(storage, run_id, dir)?;
-    let listing = storage
-        .store()
-        .list_with_delimiter(Some(&prefix))
-        .await
-        .map_err(|e| mlops_core::Error::store(&prefix, e))?;
-    let rel = |p: &Path| -> Option<String> {
-        let parts: Vec<String> = p
-            .prefix_match(&root)?
-            .map(|s| s.as_ref().to_string())
-            .collect();
-        Some(parts.join("/"))
-    };
-    let mut out: Vec<ArtifactEntry> = listing
-        .common_prefixes
-        .iter()
-        .filter_map(&rel)
-        .map(|path| ArtifactEntry {
-            path,
-            is_dir: true,
-            size: None,
-        })
-        .chain(listing.objects.iter().filter_map(|m| {
-            rel(&m.location).map(|path| ArtifactEntry {
-                path,
-                is_dir: false,
-                size: Some(m.size),
-            })
-        }))
-        .collect();
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(out)
+    }
+    out.into_values().collect()
 }
 
 impl EmbeddedTracker {
@@ -101,15 +53,21 @@ impl EmbeddedTracker {
         bytes: Bytes,
     ) -> Result<LoggedArtifact> {
         let rel = ArtifactPath::new(path)?;
+        // Refuses unknown and deleted runs before any byte is written.
         self.log_batch_impl(run_id, &crate::types::Batch::new())
             .await?;
-        let digest = Digest::of(&bytes);
-        let size = bytes.len() as u64;
-        put_artifact(&self.storage, run_id, &rel, bytes).await?;
+        let blob = self.blobs.put_bytes(bytes).await?;
+        let logs = self.run_logs(run_id)?;
+        logs.events
+            .append(super::experiments::to_json(&RunEvent::Artifact {
+                path: rel.as_str().to_string(),
+                blob,
+            })?)
+            .await?;
         Ok(LoggedArtifact {
             path: rel.as_str().to_string(),
-            size,
-            digest,
+            size: blob.size,
+            digest: blob.digest,
         })
     }
 
@@ -123,17 +81,57 @@ impl EmbeddedTracker {
             .filter(|d| !d.trim_matches('/').is_empty())
             .map(ArtifactPath::new)
             .transpose()?;
-        self.get_run_checked(run_id).await?;
-        list_dir(&self.storage, run_id, dir.as_ref()).await
+        let st = self.run_events(run_id).await?;
+        Ok(children(&st.artifacts, dir.as_ref()))
     }
 
     pub(super) async fn download_artifact_impl(&self, run_id: &str, path: &str) -> Result<Bytes> {
         check_run_id(run_id)?;
         let rel = ArtifactPath::new(path)?;
-        get_artifact(&self.storage, run_id, &rel).await
+        let st = self.run_events(run_id).await?;
+        let Some(blob) = st.artifacts.get(rel.as_str()) else {
+            return Err(mlops_core::Error::not_found("artifact", rel.as_str()).into());
+        };
+        Ok(self.blobs.get_bytes(&blob.digest).await?)
     }
+}
 
-    async fn get_run_checked(&self, run_id: &str) -> Result<()> {
-        crate::Tracker::get_run(self, run_id).await.map(|_| ())
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mlops_core::Digest;
+
+    #[test]
+    fn listing_derives_directories() {
+        let b = |n: u64| BlobRef {
+            digest: Digest::of(b"x"),
+            size: n,
+        };
+        let map: BTreeMap<String, BlobRef> = [
+            ("a.txt".to_string(), b(1)),
+            ("m/w.bin".to_string(), b(2)),
+            ("m/sub/x".to_string(), b(3)),
+            ("mm".to_string(), b(4)),
+        ]
+        .into();
+        let root: Vec<(String, bool)> = children(&map, None)
+            .into_iter()
+            .map(|e| (e.path, e.is_dir))
+            .collect();
+        assert_eq!(
+            root,
+            vec![
+                ("a.txt".into(), false),
+                ("m".into(), true),
+                ("mm".into(), false)
+            ]
+        );
+        let m = ArtifactPath::new("m").unwrap();
+        let sub: Vec<(String, bool)> = children(&map, Some(&m))
+            .into_iter()
+            .map(|e| (e.path, e.is_dir))
+            .collect();
+        assert_eq!(sub, vec![("m/sub".into(), true), ("m/w.bin".into(), false)]);
+        assert!(children(&map, Some(&ArtifactPath::new("nope").unwrap())).is_empty());
     }
 }

@@ -10,7 +10,8 @@
 //! experiments/<id>/runs/<run_id>      empty marker: the run belongs here
 //! runs/<run_id>/events/<seq>          1 = created; then params/tags, status, delete/restore
 //! runs/<run_id>/metrics/<seq>         one Arrow IPC segment per logged batch
-//! runs/<run_id>/artifacts/<path>      artifact bytes
+//! blobs/<2 hex>/<blake3 hex>          artifact bytes, content-addressed (mlops-core's blob store);
+//!                                     a run event maps each artifact path to its blob
 //! ```
 //!
 //! Every record is written once with `PutMode::Create` at the next free sequence
@@ -73,6 +74,7 @@ struct Caches {
 #[derive(Debug)]
 pub struct EmbeddedTracker {
     storage: Storage,
+    blobs: mlops_core::blob::BlobStore,
     exp_ids: SeqLog,
     cache: Mutex<Caches>,
 }
@@ -96,6 +98,7 @@ impl EmbeddedTracker {
     pub fn from_storage(storage: Storage) -> Result<Self> {
         let exp_ids = SeqLog::new(&storage, "experiments/ids")?;
         Ok(Self {
+            blobs: mlops_core::blob::BlobStore::new(&storage),
             storage,
             exp_ids,
             cache: Mutex::new(Caches::default()),
@@ -353,6 +356,50 @@ mod tests {
         assert_eq!(p.items, vec![4]);
         assert!(p.next_page_token.is_none());
         assert!(paginate(vec![1], 0, None, "q").is_err());
+    }
+
+    #[tokio::test]
+    async fn artifacts_are_deduplicated_blobs() {
+        use futures::TryStreamExt;
+        use mlops_core::object_store::ObjectStore;
+        let t = EmbeddedTracker::builder()
+            .with_url("memory://")
+            .build()
+            .unwrap();
+        let exp = t.create_experiment("blobs", &[]).await.unwrap();
+        let run = t.create_run(&CreateRun::new(&exp)).await.unwrap();
+        let body = Bytes::from_static(b"same content");
+        let a = t
+            .log_artifact(run.id(), "a/x.bin", body.clone())
+            .await
+            .unwrap();
+        let b = t
+            .log_artifact(run.id(), "b/y.bin", body.clone())
+            .await
+            .unwrap();
+        assert_eq!(a.digest, b.digest);
+        let blobs = t.storage().path("blobs").unwrap();
+        let n = t
+            .storage()
+            .store()
+            .list(Some(&blobs))
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap()
+            .len();
+        assert_eq!(n, 1, "one stored copy for two paths");
+        assert_eq!(
+            t.download_artifact(run.id(), "b/y.bin").await.unwrap(),
+            body
+        );
+        // a path logged again names the new content
+        t.log_artifact(run.id(), "a/x.bin", Bytes::from_static(b"v2"))
+            .await
+            .unwrap();
+        assert_eq!(
+            t.download_artifact(run.id(), "a/x.bin").await.unwrap(),
+            Bytes::from_static(b"v2")
+        );
     }
 
     #[tokio::test]

@@ -67,7 +67,7 @@ impl EmbeddedTracker {
     }
 
     /// Brings the cached events fold of `run_id` up to date (metrics untouched).
-    async fn run_events(&self, run_id: &str) -> Result<RunState> {
+    pub(super) async fn run_events(&self, run_id: &str) -> Result<RunState> {
         let logs = self.run_logs(run_id)?;
         let cached = self.caches().runs.get(run_id).cloned();
         let mut st = match cached {

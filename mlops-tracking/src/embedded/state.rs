@@ -67,6 +67,11 @@ pub(crate) enum RunEvent {
         deleted: bool,
         time: i64,
     },
+    /// An artifact path now names this blob (a later record for the path replaces it).
+    Artifact {
+        path: String,
+        blob: mlops_core::blob::BlobRef,
+    },
 }
 
 /// Folded experiment state.
@@ -125,6 +130,8 @@ pub(crate) struct RunState {
     pub(crate) run: Run,
     /// The run's own stage (the experiment's may still hide it).
     pub(crate) own_stage: LifecycleStage,
+    /// Artifact path -> blob.
+    pub(crate) artifacts: BTreeMap<String, mlops_core::blob::BlobRef>,
     pub(crate) seen_events: u64,
     pub(crate) seen_segments: u64,
 }
@@ -162,6 +169,7 @@ impl RunState {
                 },
             },
             own_stage: LifecycleStage::Active,
+            artifacts: BTreeMap::new(),
             seen_events: 1,
             seen_segments: 0,
         })
@@ -193,6 +201,9 @@ impl RunState {
                     LifecycleStage::Active
                 };
                 self.run.info.lifecycle_stage = self.own_stage;
+            }
+            RunEvent::Artifact { path, blob } => {
+                self.artifacts.insert(path, blob);
             }
         }
     }
