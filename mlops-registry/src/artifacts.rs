@@ -28,6 +28,9 @@ use std::sync::Arc;
 pub(crate) struct ArtifactStore {
     storage: Storage,
     blobs: BlobStore,
+    /// Manifest blobs this handle stored or saw stored. Blobs are immutable and
+    /// never deleted, so a known digest needs no `HEAD` before the next put.
+    known_manifests: Arc<std::sync::Mutex<std::collections::HashSet<Digest>>>,
 }
 
 impl ArtifactStore {
@@ -35,6 +38,7 @@ impl ArtifactStore {
         Self {
             blobs: BlobStore::new(&storage),
             storage,
+            known_manifests: Arc::default(),
         }
     }
 
@@ -77,10 +81,23 @@ impl ArtifactStore {
             .try_collect::<Vec<()>>();
         // The manifest blob and the serving tree are independent: write them at once
         // (on file:// each write waits for its own fsync).
+        let digest = manifest.digest();
+        let known = || {
+            self.known_manifests
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let seen = known().contains(&digest);
         futures::try_join!(
-            async { Ok::<_, Error>(self.blobs.put_manifest(&manifest).await?) },
+            async {
+                if !seen {
+                    self.blobs.put_manifest(&manifest).await?;
+                }
+                Ok::<_, Error>(())
+            },
             tree
         )?;
+        known().insert(digest);
         Ok(manifest)
     }
 

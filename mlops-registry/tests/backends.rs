@@ -14,7 +14,8 @@ async fn conformance_memory() {
         .with_url("memory://")
         .build()
         .unwrap();
-    assert_eq!(conformance::run_all(&reg).await.unwrap(), 13);
+    assert_eq!(conformance::run_all(&reg).await.unwrap(), 12);
+    conformance::concurrent_model_create(&reg, 8).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,9 +28,10 @@ async fn conformance_file_through_arc_dyn() {
             .unwrap(),
     );
     // the blanket impls forward every method
-    assert_eq!(conformance::run_all(&reg).await.unwrap(), 13);
+    assert_eq!(conformance::run_all(&reg).await.unwrap(), 12);
+    conformance::concurrent_model_create(&reg, 8).await.unwrap();
     let boxed: Box<dyn ModelRegistry> = Box::new(reg.clone());
-    assert_eq!(conformance::run_all(&boxed).await.unwrap(), 13);
+    assert_eq!(conformance::run_all(&boxed).await.unwrap(), 12);
 }
 
 async fn moto_storage() -> Option<Storage> {
@@ -51,7 +53,8 @@ async fn conformance_s3_moto() {
         .with_storage(storage.child("registry").unwrap())
         .build()
         .unwrap();
-    assert_eq!(conformance::run_all(&reg).await.unwrap(), 13);
+    assert_eq!(conformance::run_all(&reg).await.unwrap(), 12);
+    conformance::concurrent_model_create(&reg, 8).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
