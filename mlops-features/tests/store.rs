@@ -285,3 +285,37 @@ async fn materialize_and_read_online_redis() {
         .unwrap();
     materialize_suite(&online).await;
 }
+
+#[tokio::test]
+async fn online_reads_use_cached_definitions_until_refresh() {
+    let storage = Storage::memory();
+    let a = FeatureStore::new(storage.clone()).unwrap();
+    let b = FeatureStore::new(storage).unwrap();
+    a.apply(&defs()).await.unwrap();
+    let online = EmbeddedOnlineStore::builder().in_memory().build().unwrap();
+    let keys = entity_at(at(2, 0)).project(&[0]).unwrap();
+    let r = [FeatureRef::new("fv0", "trips").unwrap()];
+    // b loads lazily and sees version 1.
+    b.get_online_features(&online, &keys, &r, &OnlineOptions::default())
+        .await
+        .unwrap();
+    let mut d2 = defs();
+    d2.feature_views.remove(0);
+    d2.feature_services.clear();
+    a.apply(&d2).await.unwrap();
+    // a applied: its cache moved on; b still reads with version 1 until refresh.
+    let e = a
+        .get_online_features(&online, &keys, &r, &OnlineOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::UnknownView { .. }));
+    b.get_online_features(&online, &keys, &r, &OnlineOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(b.refresh().await.unwrap().feature_views.len(), 1);
+    let e = b
+        .get_online_features(&online, &keys, &r, &OnlineOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::UnknownView { .. }));
+}

@@ -204,9 +204,16 @@ pub(crate) fn decode_columns(
         .collect();
     for (r, v) in values.iter().enumerate() {
         let Some(mut b) = *v else { continue };
+        // Stored values usually come in the requested order: try the next wanted name first.
+        let mut hint = 0;
         while let Some((name, s)) = next_value(&mut b) {
-            if let Some(w) = wanted.iter().position(|(wn, _)| wn.as_bytes() == name) {
+            let w = match wanted.get(hint) {
+                Some((wn, _)) if wn.as_bytes() == name => Some(hint),
+                _ => wanted.iter().position(|(wn, _)| wn.as_bytes() == name),
+            };
+            if let Some(w) = w {
                 found[w][r] = s;
+                hint = w + 1;
             }
         }
     }
