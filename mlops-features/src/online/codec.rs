@@ -21,8 +21,8 @@ pub(crate) fn to_declared(name: &str, a: &ArrayRef, vt: ValueType) -> Result<Arr
     if vt == ValueType::Timestamp {
         // Re-scale by hand: casting between zones would need zone names parsed (chrono-tz).
         let m = crate::offline::asof::to_micros(name, a)?;
-        let arr = arrow::array::TimestampMicrosecondArray::new(m.values.into(), m.nulls)
-            .with_timezone("UTC");
+        let arr =
+            arrow::array::TimestampMicrosecondArray::new(m.values, m.nulls).with_timezone("UTC");
         return Ok(std::sync::Arc::new(arr));
     }
     cast(a, &want).map_err(|e| {
