@@ -60,6 +60,8 @@ pub struct MaterializeReport {
 #[derive(Debug)]
 pub struct FeatureStore {
     log: SeqLog,
+    /// Definitions for online reads: the last version applied or loaded by this handle.
+    cache: std::sync::RwLock<Option<(u64, Arc<Definitions>)>>,
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {
@@ -78,6 +80,7 @@ impl FeatureStore {
     pub fn new(storage: Storage) -> Result<Self> {
         Ok(Self {
             log: SeqLog::new(&storage, "feature_store/definitions")?,
+            cache: std::sync::RwLock::new(None),
         })
     }
 
@@ -93,11 +96,53 @@ impl FeatureStore {
         if let Some(v) = self.version().await?
             && &self.definitions_at(v).await? == defs
         {
+            self.set_cache(v, defs.clone());
             return Ok(v);
         }
         let json = serde_json::to_vec(defs)
             .map_err(|e| Error::invalid("definitions", "", e.to_string()))?;
-        Ok(self.log.append(json.into()).await?)
+        let v = self.log.append(json.into()).await?;
+        self.set_cache(v, defs.clone());
+        Ok(v)
+    }
+
+    fn set_cache(&self, v: u64, defs: Definitions) -> Arc<Definitions> {
+        // A poisoned lock only means another reader panicked; the data is still whole.
+        let mut c = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        match c.as_ref() {
+            Some((old, d)) if *old > v => d.clone(),
+            _ => {
+                let d = Arc::new(defs);
+                *c = Some((v, d.clone()));
+                d
+            }
+        }
+    }
+
+    /// Re-reads the latest definitions for online reads (another process may have applied).
+    ///
+    /// # Errors
+    /// `Core(NotFound)` if nothing was applied yet.
+    pub async fn refresh(&self) -> Result<Arc<Definitions>> {
+        let v = self
+            .version()
+            .await?
+            .ok_or_else(|| mlops_core::Error::not_found("feature store definitions", "latest"))?;
+        let d = self.definitions_at(v).await?;
+        Ok(self.set_cache(v, d))
+    }
+
+    /// The definitions online reads use: cached after the first load, an apply or a refresh.
+    async fn cached(&self) -> Result<Arc<Definitions>> {
+        if let Some((_, d)) = self
+            .cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            return Ok(d.clone());
+        }
+        self.refresh().await
     }
 
     /// The latest applied version, if any.
@@ -223,6 +268,9 @@ impl FeatureStore {
     /// join keys). Missing keys, and rows older than the view's ttl at `now`, give nulls.
     /// Output: the entity columns, then the features (grouped by view, request order).
     ///
+    /// Uses the definitions this handle last applied or loaded (no object-store round trip
+    /// per read); call [`FeatureStore::refresh`] to pick up another process's apply.
+    ///
     /// # Errors
     /// `UnknownView`/`UnknownFeature`; `MissingEntityColumn`; `NameCollision`; `Online`.
     pub async fn get_online_features(
@@ -232,7 +280,7 @@ impl FeatureStore {
         refs: &[FeatureRef],
         opts: &OnlineOptions,
     ) -> Result<RecordBatch> {
-        let defs = self.definitions().await?;
+        let defs = self.cached().await?;
         let now = micros(opts.now.unwrap_or_else(Utc::now));
         // Group by view, in order of first reference.
         let mut groups: Vec<(&FeatureView, Vec<(String, ValueType)>)> = Vec::new();

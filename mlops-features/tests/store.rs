@@ -285,3 +285,92 @@ async fn materialize_and_read_online_redis() {
         .unwrap();
     materialize_suite(&online).await;
 }
+
+#[tokio::test]
+async fn online_reads_use_cached_definitions_until_refresh() {
+    let storage = Storage::memory();
+    let a = FeatureStore::new(storage.clone()).unwrap();
+    let b = FeatureStore::new(storage).unwrap();
+    a.apply(&defs()).await.unwrap();
+    let online = EmbeddedOnlineStore::builder().in_memory().build().unwrap();
+    let keys = entity_at(at(2, 0)).project(&[0]).unwrap();
+    let r = [FeatureRef::new("fv0", "trips").unwrap()];
+    // b loads lazily and sees version 1.
+    b.get_online_features(&online, &keys, &r, &OnlineOptions::default())
+        .await
+        .unwrap();
+    let mut d2 = defs();
+    d2.feature_views.remove(0);
+    d2.feature_services.clear();
+    a.apply(&d2).await.unwrap();
+    // a applied: its cache moved on; b still reads with version 1 until refresh.
+    let e = a
+        .get_online_features(&online, &keys, &r, &OnlineOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::UnknownView { .. }));
+    b.get_online_features(&online, &keys, &r, &OnlineOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(b.refresh().await.unwrap().feature_views.len(), 1);
+    let e = b
+        .get_online_features(&online, &keys, &r, &OnlineOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::UnknownView { .. }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_schema_changed_after_apply_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.parquet");
+    let batch = |with_trips: bool| {
+        let mut cols: Vec<(&str, ArrayRef)> = vec![
+            ("driver_id", Arc::new(Int64Array::from(vec![1, 2]))),
+            (
+                "event_timestamp",
+                Arc::new(TimestampMicrosecondArray::from(vec![0, 1]).with_timezone("UTC")),
+            ),
+        ];
+        if with_trips {
+            cols.push(("trips", Arc::new(Int64Array::from(vec![5, 6]))));
+        }
+        RecordBatch::try_from_iter(cols).unwrap()
+    };
+    write_parquet_file(&path, &[batch(true)]).unwrap();
+    let d = Definitions::new()
+        .with_entity(Entity::new("driver").with_join_key("driver_id", ValueType::Int64))
+        .with_feature_view(
+            FeatureView::new("s", Source::parquet(format!("file://{}", path.display())))
+                .with_entity("driver")
+                .with_feature("trips", ValueType::Int64),
+        );
+    let fs = FeatureStore::new(Storage::memory()).unwrap();
+    fs.apply(&d).await.unwrap();
+    write_parquet_file(&path, &[batch(false)]).unwrap();
+    let entity = entity_at(at(2, 0));
+    let r = [FeatureRef::new("s", "trips").unwrap()];
+    let e = fs
+        .get_historical_features(&[entity], &r, &HistoricalOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::SchemaMismatch { view, column, .. } if view == "s" && column == "trips"),
+        "{e}"
+    );
+    let online = EmbeddedOnlineStore::builder().in_memory().build().unwrap();
+    let e = fs
+        .materialize(&online, &["s"], at(1, 0), at(2, 0))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::SchemaMismatch { column, .. } if column == "trips"),
+        "{e}"
+    );
+    assert_eq!(
+        online.watermark("s").await.unwrap(),
+        None,
+        "nothing stored on error"
+    );
+    assert_eq!(fs.version().await.unwrap(), Some(1));
+}

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use arrow::array::{Array, ArrayRef, AsArray, UInt32Array};
-use arrow::buffer::NullBuffer;
+use arrow::buffer::{NullBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, TimeUnit};
 use arrow::row::{RowConverter, Rows, SortField};
 use rayon::prelude::*;
@@ -16,7 +16,8 @@ pub(crate) const NO_MATCH: u32 = u32::MAX;
 
 /// Event times as UTC microseconds, with validity.
 pub(crate) struct Micros {
-    pub(crate) values: Vec<i64>,
+    /// Borrowed from the column when it already is in microseconds (no copy).
+    pub(crate) values: ScalarBuffer<i64>,
     pub(crate) nulls: Option<NullBuffer>,
 }
 
@@ -32,23 +33,25 @@ pub(crate) fn to_micros(column: &str, a: &ArrayRef) -> Result<Micros> {
     fn scale<T: arrow::datatypes::ArrowPrimitiveType>(
         a: &ArrayRef,
         f: impl Fn(T::Native) -> i64,
-    ) -> Vec<i64> {
+    ) -> ScalarBuffer<i64> {
         a.as_primitive::<T>()
             .values()
             .iter()
             .map(|v| f(*v))
-            .collect()
+            .collect::<Vec<i64>>()
+            .into()
     }
     use arrow::datatypes as t;
-    let values = match a.data_type() {
+    let values: ScalarBuffer<i64> = match a.data_type() {
+        DataType::Timestamp(TimeUnit::Microsecond, _) => a
+            .as_primitive::<t::TimestampMicrosecondType>()
+            .values()
+            .clone(),
         DataType::Timestamp(TimeUnit::Second, _) => {
             scale::<t::TimestampSecondType>(a, |v| v.saturating_mul(1_000_000))
         }
         DataType::Timestamp(TimeUnit::Millisecond, _) => {
             scale::<t::TimestampMillisecondType>(a, |v| v.saturating_mul(1_000))
-        }
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            scale::<t::TimestampMicrosecondType>(a, |v| v)
         }
         DataType::Timestamp(TimeUnit::Nanosecond, _) => {
             scale::<t::TimestampNanosecondType>(a, |v| v.div_euclid(1_000))
@@ -71,8 +74,9 @@ pub(crate) fn to_micros(column: &str, a: &ArrayRef) -> Result<Micros> {
 
 /// Join keys of one side, in a form that compares equal exactly when the keys are equal.
 pub(crate) enum Keys {
-    /// One integer key column (or none: every row has key 0), as 64-bit patterns.
-    Int(Vec<i64>),
+    /// One integer key column (or none: every row has key 0), as 64-bit patterns
+    /// (borrowed, not copied, for Int64).
+    Int(ScalarBuffer<i64>),
     /// Any other key shape, in Arrow's row format.
     Rows(Rows),
 }
@@ -94,8 +98,8 @@ pub(crate) fn encode_keys(
     let (en, fnl) = (nulls(entity), nulls(feature));
     if entity.is_empty() {
         return Ok((
-            Keys::Int(vec![0; n_entity]),
-            Keys::Int(vec![0; n_feature]),
+            Keys::Int(vec![0; n_entity].into()),
+            Keys::Int(vec![0; n_feature].into()),
             en,
             fnl,
         ));
@@ -116,7 +120,7 @@ pub(crate) fn encode_keys(
 }
 
 /// The bit pattern of an integer column as i64 (equality-preserving; order is irrelevant).
-fn int_bits(a: &ArrayRef) -> Option<Vec<i64>> {
+fn int_bits(a: &ArrayRef) -> Option<ScalarBuffer<i64>> {
     use arrow::datatypes as t;
     macro_rules! bits {
         ($t:ty) => {
@@ -124,14 +128,15 @@ fn int_bits(a: &ArrayRef) -> Option<Vec<i64>> {
                 .values()
                 .iter()
                 .map(|v| *v as i64)
-                .collect()
+                .collect::<Vec<i64>>()
+                .into()
         };
     }
     Some(match a.data_type() {
         DataType::Int8 => bits!(t::Int8Type),
         DataType::Int16 => bits!(t::Int16Type),
         DataType::Int32 => bits!(t::Int32Type),
-        DataType::Int64 => bits!(t::Int64Type),
+        DataType::Int64 => a.as_primitive::<t::Int64Type>().values().clone(),
         DataType::UInt8 => bits!(t::UInt8Type),
         DataType::UInt16 => bits!(t::UInt16Type),
         DataType::UInt32 => bits!(t::UInt32Type),
@@ -282,9 +287,9 @@ pub(crate) fn latest_per_key(
     let nulls = keys.iter().fold(None, |acc: Option<NullBuffer>, c| {
         NullBuffer::union(acc.as_ref(), c.logical_nulls().as_ref())
     });
-    let k = match keys {
-        [] => Keys::Int(vec![0; n]),
-        [one] if int_bits(one).is_some() => Keys::Int(int_bits(one).unwrap_or_default()),
+    let k = match (keys, keys.first().and_then(int_bits)) {
+        ([], _) => Keys::Int(vec![0; n].into()),
+        ([_], Some(bits)) => Keys::Int(bits),
         _ => {
             let fields = keys
                 .iter()

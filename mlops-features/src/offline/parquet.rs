@@ -203,22 +203,35 @@ impl ParquetFile {
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| Error::parquet(&self.location, e))?;
-        let batches: Vec<RecordBatch> = stream
-            .try_collect()
+        // Split batches into per-column parts as they arrive, then concatenate one column at a
+        // time, dropping its parts: the peak is the data plus one column, not twice the data.
+        let mut parts: Vec<Vec<ArrayRef>> = vec![Vec::new(); columns.len()];
+        let mut stream = stream;
+        while let Some(batch) = stream
+            .try_next()
             .await
-            .map_err(|e| Error::parquet(&self.location, e))?;
+            .map_err(|e| Error::parquet(&self.location, e))?
+        {
+            for (c, p) in columns.iter().zip(parts.iter_mut()) {
+                if let Some(a) = batch.column_by_name(c) {
+                    p.push(a.clone());
+                }
+            }
+        }
         columns
             .iter()
-            .map(|c| {
-                let parts: Vec<&dyn arrow::array::Array> = batches
-                    .iter()
-                    .filter_map(|b| b.column_by_name(c).map(|a| a.as_ref()))
-                    .collect();
-                if parts.is_empty() {
+            .zip(parts)
+            .map(|(c, mut p)| match p.len() {
+                0 => {
                     let f = self.schema().field_with_name(c)?;
-                    return Ok(arrow::array::new_empty_array(f.data_type()));
+                    Ok(arrow::array::new_empty_array(f.data_type()))
                 }
-                Ok(concat(&parts)?)
+                1 => Ok(p.remove(0)),
+                _ => {
+                    let refs: Vec<&dyn arrow::array::Array> =
+                        p.iter().map(|a| a.as_ref()).collect();
+                    Ok(concat(&refs)?)
+                }
             })
             .collect()
     }

@@ -66,7 +66,11 @@ pub(crate) async fn join_partitioned(
             .map(|k| Ok(take(k.as_ref(), &idx, None)?))
             .collect::<Result<Vec<_>>>()?;
         let sub_ts = Micros {
-            values: erows.iter().map(|&i| ets.values[i as usize]).collect(),
+            values: erows
+                .iter()
+                .map(|&i| ets.values[i as usize])
+                .collect::<Vec<i64>>()
+                .into(),
             nulls: ets.nulls.as_ref().map(|nb| {
                 NullBuffer::from(
                     erows

@@ -21,8 +21,8 @@ pub(crate) fn to_declared(name: &str, a: &ArrayRef, vt: ValueType) -> Result<Arr
     if vt == ValueType::Timestamp {
         // Re-scale by hand: casting between zones would need zone names parsed (chrono-tz).
         let m = crate::offline::asof::to_micros(name, a)?;
-        let arr = arrow::array::TimestampMicrosecondArray::new(m.values.into(), m.nulls)
-            .with_timezone("UTC");
+        let arr =
+            arrow::array::TimestampMicrosecondArray::new(m.values, m.nulls).with_timezone("UTC");
         return Ok(std::sync::Arc::new(arr));
     }
     cast(a, &want).map_err(|e| {
@@ -204,9 +204,16 @@ pub(crate) fn decode_columns(
         .collect();
     for (r, v) in values.iter().enumerate() {
         let Some(mut b) = *v else { continue };
+        // Stored values usually come in the requested order: try the next wanted name first.
+        let mut hint = 0;
         while let Some((name, s)) = next_value(&mut b) {
-            if let Some(w) = wanted.iter().position(|(wn, _)| wn.as_bytes() == name) {
+            let w = match wanted.get(hint) {
+                Some((wn, _)) if wn.as_bytes() == name => Some(hint),
+                _ => wanted.iter().position(|(wn, _)| wn.as_bytes() == name),
+            };
+            if let Some(w) = w {
                 found[w][r] = s;
+                hint = w + 1;
             }
         }
     }
