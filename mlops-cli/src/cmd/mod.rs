@@ -1,10 +1,14 @@
 //! Subcommands, one module per domain.
 
+use crate::context::{Ctx, GlobalArgs};
 use crate::exit::CliResult;
 
 /// Every subcommand.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
+    /// Model registry and promotions: register, request, gate, approve, promote, export.
+    #[command(subcommand)]
+    Models(models::ModelsCmd),
     /// Feature store: point-in-time training sets.
     #[command(subcommand)]
     Features(features::FeaturesCmd),
@@ -41,11 +45,13 @@ pub(crate) enum NameKindArg {
 }
 
 pub(crate) mod features;
+pub(crate) mod models;
 pub(crate) mod monitor;
 
 /// Runs one subcommand.
-pub(crate) async fn run(cmd: Command) -> CliResult {
+pub(crate) async fn run(cmd: Command, global: &GlobalArgs) -> CliResult {
     match cmd {
+        Command::Models(c) => models::run(c, &Ctx::load(global)?).await,
         Command::Features(c) => features::run(c).await,
         Command::Monitor(c) => monitor::run(c).await,
         Command::CheckName { kind, name } => {
