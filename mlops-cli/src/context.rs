@@ -4,7 +4,7 @@ use crate::exit::{CliError, CliResult};
 use mlops_core::Principal;
 use mlops_core::Storage;
 use mlops_core::profile::{BackendKind, Domain, Profile};
-use mlops_registry::promotion::Promotions;
+use mlops_registry::promotion::{Environments, Promotions};
 use mlops_registry::{EmbeddedRegistry, ModelRegistry};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,6 +29,11 @@ pub(crate) struct GlobalArgs {
     /// Tracking URL overriding the profile's `tracking` (MLflow's variable is honoured).
     #[arg(long, global = true, env = "MLFLOW_TRACKING_URI", value_name = "URL")]
     pub(crate) tracking_uri: Option<String>,
+    /// Promotion environments and their policies (approvals, approver roles, required
+    /// gates), a YAML list; default: development → qa (1 approval) → staging (2) →
+    /// production (2 release-managers, after staging).
+    #[arg(long, global = true, env = "MLOPS_ENVIRONMENTS", value_name = "PATH")]
+    pub(crate) environments: Option<PathBuf>,
     /// Who acts: `user:NAME[:ROLE,ROLE]` or `service:NAME[:ROLE,...]` (default: `user:$USER`).
     #[arg(
         long = "as",
@@ -38,8 +43,12 @@ pub(crate) struct GlobalArgs {
     )]
     pub(crate) principal: Option<String>,
     /// Print machine-readable JSON instead of tables.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with = "quiet")]
     pub(crate) json: bool,
+    /// Print only the new id (`models register`: the version; `models request`: the
+    /// request id), for `VERSION=$(mlops -q ...)` in scripts; nothing otherwise.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
     /// Log format on stderr: `text` or `json` (for ELK/Loki). Level from `RUST_LOG` (default warn).
     #[arg(long, global = true, value_enum, default_value = "text")]
     pub(crate) log_format: LogFormat,
@@ -205,7 +214,22 @@ impl Ctx {
 
     /// The promotion workflow over the registry and ledger.
     pub(crate) fn promotions(&self) -> CliResult<Promotions> {
-        Ok(Promotions::new(self.registry()?, self.audit_storage()?))
+        let p = Promotions::new(self.registry()?, self.audit_storage()?);
+        let Some(path) = &self.global.environments else {
+            return Ok(p);
+        };
+        let hint = "a YAML list such as `- name: staging\n  policy: {approvals: 2, required_gates: [quality]}`";
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::input(format!(
+                "cannot read --environments {}: {e}",
+                path.display()
+            ))
+            .hint(hint)
+        })?;
+        let envs: Environments = serde_yaml_ng::from_str(&text).map_err(|e| {
+            CliError::input(format!("bad --environments {}: {e}", path.display())).hint(hint)
+        })?;
+        Ok(p.with_environments(envs))
     }
 }
 

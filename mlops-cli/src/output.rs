@@ -30,12 +30,36 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// Prints `value` as JSON when `json`, else `text`.
-pub(crate) fn emit(json: bool, value: &Value, text: impl FnOnce() -> String) {
-    if json {
-        println!("{value}");
-    } else {
-        print!("{}", text());
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Tables and sentences.
+    Text,
+    /// One JSON document.
+    Json,
+    /// Only ids (see `--quiet`).
+    Quiet,
+}
+
+impl Mode {
+    /// The mode the global options ask for.
+    pub(crate) fn of(g: &crate::context::GlobalArgs) -> Self {
+        if g.json {
+            Mode::Json
+        } else if g.quiet {
+            Mode::Quiet
+        } else {
+            Mode::Text
+        }
+    }
+}
+
+/// Prints `value` as JSON, `text()` for people, or nothing when quiet.
+pub(crate) fn emit(mode: Mode, value: &Value, text: impl FnOnce() -> String) {
+    match mode {
+        Mode::Json => println!("{value}"),
+        Mode::Text => print!("{}", text()),
+        Mode::Quiet => {}
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::context::Ctx;
 use crate::exit::{CliError, CliResult, Exit};
-use crate::output::{emit, spinner, table};
+use crate::output::{Mode, emit, spinner, table};
 use mlops_core::GateReport;
 use mlops_core::gate::Comparison;
 use mlops_core::name::ModelName;
@@ -215,7 +215,7 @@ pub(crate) fn parse_threshold(s: &str) -> CliResult<(String, Comparison, f64)> {
         if let Some((name, value)) = s.split_once(op) {
             let name = name.trim();
             let value: f64 = value.trim().parse().map_err(|_| bad())?;
-            if name.is_empty() {
+            if name.is_empty() || name.contains(['=', '<', '>', '!']) {
                 return Err(bad());
             }
             return Ok((name.to_string(), cmp, value));
@@ -262,7 +262,7 @@ async fn find_request(
 
 /// Runs a `models` subcommand.
 pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
-    let json = ctx.global.json;
+    let json = Mode::of(&ctx.global);
     match cmd {
         ModelsCmd::List => {
             let reg = ctx.registry()?;
@@ -412,6 +412,9 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
                 "manifest_digest": v.manifest_digest.to_string(),
                 "artifact_uri": v.artifact_uri,
             });
+            if json == Mode::Quiet {
+                println!("{}", v.version);
+            }
             emit(json, &out, || {
                 format!("registered {m} version {}\n", v.version)
             });
@@ -430,6 +433,9 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
                 "model": m.as_str(), "version": version, "environment": env,
                 "request": req.id, "requester": req.requester,
             });
+            if json == Mode::Quiet {
+                println!("{}", req.id);
+            }
             emit(json, &out, || {
                 format!(
                     "requested {m} version {version} -> {env}: request {}\n",
@@ -600,6 +606,7 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
                         )
                     });
                 }
+                None if json == Mode::Quiet => {}
                 None => print!("{yaml}"),
             }
         }
@@ -623,7 +630,7 @@ mod tests {
             ("loss".into(), Comparison::Lt, 0.3)
         );
         assert_eq!(parse_threshold("n==3").unwrap().1, Comparison::Eq);
-        for bad in ["auc", "auc>=x", ">=1", ""] {
+        for bad in ["auc", "auc>=x", ">=1", "", "auc=>1", "auc=0.5"] {
             let e = parse_threshold(bad).unwrap_err();
             assert!(e.to_string().contains("hint:"), "{e}");
         }
