@@ -9,6 +9,12 @@ pub(crate) enum Command {
     /// Model registry and promotions: register, request, gate, approve, promote, export.
     #[command(subcommand)]
     Models(models::ModelsCmd),
+    /// Audit log: verify the hash chain, query and export events.
+    #[command(subcommand)]
+    Audit(governance::AuditCmd),
+    /// Access policy: check or explain a decision.
+    #[command(subcommand)]
+    Policy(governance::PolicyCmd),
     /// Feature store: point-in-time training sets.
     #[command(subcommand)]
     Features(features::FeaturesCmd),
@@ -45,6 +51,7 @@ pub(crate) enum NameKindArg {
 }
 
 pub(crate) mod features;
+pub(crate) mod governance;
 pub(crate) mod models;
 pub(crate) mod monitor;
 
@@ -52,6 +59,8 @@ pub(crate) mod monitor;
 pub(crate) async fn run(cmd: Command, global: &GlobalArgs) -> CliResult {
     match cmd {
         Command::Models(c) => models::run(c, &Ctx::load(global)?).await,
+        Command::Audit(c) => governance::run_audit(c, &Ctx::load(global)?).await,
+        Command::Policy(c) => governance::run_policy(c, global),
         Command::Features(c) => features::run(c).await,
         Command::Monitor(c) => monitor::run(c).await,
         Command::CheckName { kind, name } => {

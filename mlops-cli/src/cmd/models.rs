@@ -1,12 +1,13 @@
 //! `mlops models ...`: the registry and the promotion workflow.
 
+use crate::cmd::governance::record;
 use crate::context::Ctx;
 use crate::exit::{CliError, CliResult, Exit};
 use crate::output::{Mode, emit, spinner, table};
-use mlops_core::GateReport;
 use mlops_core::gate::Comparison;
 use mlops_core::name::ModelName;
 use mlops_core::path::ArtifactPath;
+use mlops_core::{Action, GateReport, ResourceKind, ResourceRef};
 use mlops_registry::manifest::{KServeOptions, ModelDeployments};
 use mlops_registry::promotion::{LedgerEvent, PromotionRequest, Promotions};
 use mlops_registry::{NewModelVersion, RegistryExt};
@@ -404,6 +405,14 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
             pb.set_message("uploading");
             reg.ensure_model(&m).await?;
             let v = reg.create_version(&m, new).await?;
+            record(
+                ctx,
+                &by,
+                Action::Write,
+                resource(&m, None),
+                ("register", v.version.to_string()),
+            )
+            .await?;
             pb.finish_and_clear();
             tracing::info!(model = %m, version = v.version, "registered");
             let out = json!({
@@ -429,6 +438,14 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
             let by = ctx.principal()?;
             let promos = ctx.promotions()?;
             let req = promos.request(&m, version, &env, &by, &reason).await?;
+            record(
+                ctx,
+                &by,
+                Action::Write,
+                resource(&m, Some(&env)),
+                ("request", format!("v{version} #{}", req.id)),
+            )
+            .await?;
             let out = json!({
                 "model": m.as_str(), "version": version, "environment": env,
                 "request": req.id, "requester": req.requester,
@@ -512,6 +529,14 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
             let promos = ctx.promotions()?;
             let req = find_request(&promos, &m, version, request).await?;
             promos.approve(&req, &by, &comment).await?;
+            record(
+                ctx,
+                &by,
+                Action::Approve,
+                resource(&m, Some(&req.environment)),
+                ("approve", format!("v{version} #{request}")),
+            )
+            .await?;
             let st = promos.status(&req).await?;
             let unmet: Vec<String> = st.unmet.iter().map(|u| u.to_string()).collect();
             let out = json!({
@@ -542,6 +567,14 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
             let promos = ctx.promotions()?;
             let req = find_request(&promos, &m, version, request).await?;
             promos.reject(&req, &by, &reason).await?;
+            record(
+                ctx,
+                &by,
+                Action::Approve,
+                resource(&m, Some(&req.environment)),
+                ("reject", format!("v{version} #{request}")),
+            )
+            .await?;
             let out = json!({"model": m.as_str(), "version": version, "request": request, "rejected_by": by.id});
             emit(json, &out, || format!("rejected request {request}\n"));
         }
@@ -555,6 +588,14 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
             let promos = ctx.promotions()?;
             let req = find_request(&promos, &m, version, request).await?;
             let d = promos.promote(&req, &by).await?;
+            record(
+                ctx,
+                &by,
+                Action::Promote,
+                resource(&m, Some(&d.environment)),
+                ("promote", format!("v{}", d.version)),
+            )
+            .await?;
             let v = serde_json::to_value(&d).map_err(|e| CliError::input(e.to_string()))?;
             emit(json, &v, || {
                 format!("promoted {m} version {} to {}\n", d.version, d.environment)
@@ -565,6 +606,14 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
             let by = ctx.principal()?;
             let promos = ctx.promotions()?;
             let d = promos.rollback(&m, &env, &by, &reason).await?;
+            record(
+                ctx,
+                &by,
+                Action::Promote,
+                resource(&m, Some(&env)),
+                ("rollback", format!("v{}", d.version)),
+            )
+            .await?;
             let v = serde_json::to_value(&d).map_err(|e| CliError::input(e.to_string()))?;
             emit(json, &v, || {
                 format!(
@@ -634,5 +683,13 @@ mod tests {
             let e = parse_threshold(bad).unwrap_err();
             assert!(e.to_string().contains("hint:"), "{e}");
         }
+    }
+}
+
+fn resource(m: &ModelName, env: Option<&str>) -> ResourceRef {
+    let r = ResourceRef::new(ResourceKind::Model, m.as_str());
+    match env {
+        Some(e) => r.in_env(e),
+        None => r,
     }
 }
