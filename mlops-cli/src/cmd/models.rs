@@ -663,6 +663,14 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
     Ok(Exit::Ok)
 }
 
+fn resource(m: &ModelName, env: Option<&str>) -> ResourceRef {
+    let r = ResourceRef::new(ResourceKind::Model, m.as_str());
+    match env {
+        Some(e) => r.in_env(e),
+        None => r,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -683,13 +691,5 @@ mod tests {
             let e = parse_threshold(bad).unwrap_err();
             assert!(e.to_string().contains("hint:"), "{e}");
         }
-    }
-}
-
-fn resource(m: &ModelName, env: Option<&str>) -> ResourceRef {
-    let r = ResourceRef::new(ResourceKind::Model, m.as_str());
-    match env {
-        Some(e) => r.in_env(e),
-        None => r,
     }
 }
