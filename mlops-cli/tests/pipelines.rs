@@ -335,3 +335,18 @@ fn readme_pipeline_runs_verbatim() {
         "sklearn"
     );
 }
+
+/// The README section shows exactly the commands `docs/pipeline.sh` runs.
+#[test]
+fn readme_block_matches_script() {
+    let md = read("docs/cli.md");
+    let start = md.find("```sh\n").unwrap() + 6;
+    let end = start + md[start..].find("```").unwrap();
+    let block: Vec<&str> = md[start..end].lines().collect();
+    let script = read("docs/pipeline.sh");
+    let commands: Vec<&str> = script
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#') && !l.starts_with("set "))
+        .collect();
+    assert_eq!(block, commands);
+}
