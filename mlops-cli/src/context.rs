@@ -198,6 +198,31 @@ impl Ctx {
         Ok(Arc::new(reg))
     }
 
+    /// The experiment tracker (embedded backends; MLflow servers are read by the SDK).
+    pub(crate) async fn tracker(&self) -> CliResult<mlops_tracking::EmbeddedTracker> {
+        let url = match &self.global.tracking_uri {
+            Some(u) => u.clone(),
+            None => self
+                .environment()?
+                .require(Domain::Tracking)?
+                .url()
+                .to_string(),
+        };
+        if url.starts_with("http://") || url.starts_with("https://") {
+            return Err(CliError::input(format!(
+                "tracking URI {url:?} is an MLflow server: the CLI reads embedded trackers only"
+            ))
+            .hint("use the MLflow UI/CLI for it, or point --tracking-uri at a storage URL (file://, s3://)"));
+        }
+        mlops_tracking::EmbeddedTracker::builder()
+            .with_url(url.clone())
+            .build()
+            .map_err(|e| {
+                CliError::input(e.to_string())
+                    .hint("check --tracking-uri / MLFLOW_TRACKING_URI or the profile's `tracking`")
+            })
+    }
+
     /// The audit / promotion-ledger storage.
     pub(crate) fn audit_storage(&self) -> CliResult<Storage> {
         if let Some(u) = &self.global.audit_uri {
