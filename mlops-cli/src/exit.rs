@@ -41,6 +41,20 @@ impl CliError {
         }
     }
 
+    /// A failed check (exit 1).
+    pub(crate) fn check_failed(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            exit: Exit::CheckFailed,
+        }
+    }
+
+    /// Adds a hint on how to fix it.
+    pub(crate) fn hint(mut self, hint: impl std::fmt::Display) -> Self {
+        self.message = format!("{}\n  hint: {hint}", self.message);
+        self
+    }
+
     /// The exit code for this error.
     pub(crate) fn exit(&self) -> Exit {
         self.exit
@@ -61,3 +75,27 @@ impl From<mlops_core::Error> for CliError {
 
 /// The CLI's result type.
 pub(crate) type CliResult<T = Exit> = Result<T, CliError>;
+
+impl From<mlops_registry::Error> for CliError {
+    fn from(e: mlops_registry::Error) -> Self {
+        use mlops_registry::Error as E;
+        match &e {
+            E::PromotionBlocked { .. } => Self::check_failed(e.to_string())
+                .hint("approve the request, attach passing gate reports (`mlops models gate`), then promote again"),
+            E::UnknownEnvironment { .. } => {
+                Self::input(e.to_string()).hint("pass one of the configured environments to --env")
+            }
+            E::ModelNotFound { .. } => {
+                Self::input(e.to_string()).hint("`mlops models list` shows the registered models")
+            }
+            E::VersionNotFound { .. } => {
+                Self::input(e.to_string()).hint("`mlops models show MODEL` lists its versions")
+            }
+            E::RequestNotFound { .. } => Self::input(e.to_string())
+                .hint("`mlops models show MODEL --version N` lists the version's requests"),
+            E::SelfApproval { .. } | E::MissingRole { .. } => Self::input(e.to_string())
+                .hint("run as another principal: --as user:NAME[:ROLE,...] or MLOPS_PRINCIPAL"),
+            _ => Self::input(e.to_string()),
+        }
+    }
+}

@@ -1,10 +1,26 @@
 //! Subcommands, one module per domain.
 
+use crate::context::{Ctx, GlobalArgs};
 use crate::exit::CliResult;
 
 /// Every subcommand.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
+    /// Model registry and promotions: register, request, gate, approve, promote, export.
+    #[command(subcommand)]
+    Models(models::ModelsCmd),
+    /// Experiment tracking: experiments.
+    #[command(subcommand)]
+    Experiments(tracking::ExperimentsCmd),
+    /// Experiment tracking: runs.
+    #[command(subcommand)]
+    Runs(tracking::RunsCmd),
+    /// Audit log: verify the hash chain, query and export events.
+    #[command(subcommand)]
+    Audit(governance::AuditCmd),
+    /// Access policy: check or explain a decision.
+    #[command(subcommand)]
+    Policy(governance::PolicyCmd),
     /// Feature store: point-in-time training sets.
     #[command(subcommand)]
     Features(features::FeaturesCmd),
@@ -41,11 +57,19 @@ pub(crate) enum NameKindArg {
 }
 
 pub(crate) mod features;
+pub(crate) mod governance;
+pub(crate) mod models;
 pub(crate) mod monitor;
+pub(crate) mod tracking;
 
 /// Runs one subcommand.
-pub(crate) async fn run(cmd: Command) -> CliResult {
+pub(crate) async fn run(cmd: Command, global: &GlobalArgs) -> CliResult {
     match cmd {
+        Command::Models(c) => models::run(c, &Ctx::load(global)?).await,
+        Command::Experiments(c) => tracking::experiments(c, &Ctx::load(global)?).await,
+        Command::Runs(c) => tracking::runs(c, &Ctx::load(global)?).await,
+        Command::Audit(c) => governance::run_audit(c, &Ctx::load(global)?).await,
+        Command::Policy(c) => governance::run_policy(c, global),
         Command::Features(c) => features::run(c).await,
         Command::Monitor(c) => monitor::run(c).await,
         Command::CheckName { kind, name } => {

@@ -1,0 +1,280 @@
+//! Global options, profile resolution, logging and the acting principal.
+
+use crate::exit::{CliError, CliResult};
+use mlops_core::Principal;
+use mlops_core::Storage;
+use mlops_core::profile::{BackendKind, Domain, Profile};
+use mlops_registry::promotion::{Environments, Promotions};
+use mlops_registry::{EmbeddedRegistry, ModelRegistry};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Options every command accepts.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct GlobalArgs {
+    /// The profile file (default: `MLOPS_CONFIG`, else the nearest `mlops.toml`, else a
+    /// built-in local profile under `./.mlops`).
+    #[arg(long, global = true, env = "MLOPS_CONFIG", value_name = "PATH")]
+    pub(crate) config: Option<PathBuf>,
+    /// The environment of the profile to use (default: `MLOPS_PROFILE`, else the
+    /// profile's `default_environment`, else its first).
+    #[arg(long, global = true, env = "MLOPS_PROFILE", value_name = "ENV")]
+    pub(crate) profile: Option<String>,
+    /// Registry URL overriding the profile's `registry` (file://, memory://, s3://, gs://, az://).
+    #[arg(long, global = true, env = "MLOPS_REGISTRY_URL", value_name = "URL")]
+    pub(crate) registry_uri: Option<String>,
+    /// Promotion ledger / audit URL overriding the profile's `audit`.
+    #[arg(long, global = true, env = "MLOPS_AUDIT_URL", value_name = "URL")]
+    pub(crate) audit_uri: Option<String>,
+    /// Tracking URL overriding the profile's `tracking` (MLflow's variable is honoured).
+    #[arg(long, global = true, env = "MLFLOW_TRACKING_URI", value_name = "URL")]
+    pub(crate) tracking_uri: Option<String>,
+    /// Promotion environments and their policies (approvals, approver roles, required
+    /// gates), a YAML list; default: development → qa (1 approval) → staging (2) →
+    /// production (2 release-managers, after staging).
+    #[arg(long, global = true, env = "MLOPS_ENVIRONMENTS", value_name = "PATH")]
+    pub(crate) environments: Option<PathBuf>,
+    /// Who acts: `user:NAME[:ROLE,ROLE]` or `service:NAME[:ROLE,...]` (default: `user:$USER`).
+    #[arg(
+        long = "as",
+        global = true,
+        env = "MLOPS_PRINCIPAL",
+        value_name = "PRINCIPAL"
+    )]
+    pub(crate) principal: Option<String>,
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true, conflicts_with = "quiet")]
+    pub(crate) json: bool,
+    /// Print only the new id (`models register`: the version; `models request`: the
+    /// request id), for `VERSION=$(mlops -q ...)` in scripts; nothing otherwise.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+    /// Log format on stderr: `text` or `json` (for ELK/Loki). Level from `RUST_LOG` (default warn).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub(crate) log_format: LogFormat,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// Installs the tracing subscriber (stderr; `RUST_LOG` filter, default `warn`).
+pub(crate) fn init_logging(g: &GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second init (tests calling `run` twice) is harmless: keep the first.
+    let _ = match g.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+    };
+}
+
+/// Parses `KIND:NAME[:ROLE,ROLE]`.
+pub(crate) fn parse_principal(spec: &str) -> CliResult<Principal> {
+    let bad = || {
+        CliError::input(format!("bad principal {spec:?}"))
+            .hint("use user:NAME[:ROLE,...] or service:NAME[:ROLE,...], e.g. --as user:dana:release-manager")
+    };
+    let mut parts = spec.splitn(3, ':');
+    let kind = parts.next().unwrap_or_default();
+    let name = parts.next().ok_or_else(bad)?;
+    if name.is_empty() {
+        return Err(bad());
+    }
+    let p = match kind {
+        "user" => Principal::user(name),
+        "service" => Principal::service(name),
+        _ => return Err(bad()),
+    };
+    let roles: Vec<&str> = parts
+        .next()
+        .map(|r| r.split(',').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    Ok(p.with_roles(roles))
+}
+
+/// Resolved configuration for domain commands.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) global: GlobalArgs,
+    profile: Profile,
+}
+
+impl Ctx {
+    /// Loads the profile named by the options.
+    pub(crate) fn load(g: &GlobalArgs) -> CliResult<Self> {
+        let profile = match &g.config {
+            Some(p) => Profile::load(p).map_err(|e| {
+                CliError::from(e).hint("check --config / MLOPS_CONFIG points at an mlops.toml")
+            })?,
+            None => {
+                let cwd = std::env::current_dir().map_err(|e| {
+                    CliError::input(format!("cannot read the working directory: {e}"))
+                })?;
+                match Profile::discover(&cwd)? {
+                    Some(p) => p,
+                    None => Profile::local(&cwd)?,
+                }
+            }
+        };
+        tracing::debug!(profile = ?profile.path(), "profile loaded");
+        Ok(Self {
+            global: g.clone(),
+            profile,
+        })
+    }
+
+    fn environment(&self) -> CliResult<&mlops_core::profile::Environment> {
+        self.profile
+            .select(self.global.profile.as_deref())
+            .map_err(|e| {
+                let known: Vec<_> = self
+                    .profile
+                    .environments()
+                    .iter()
+                    .map(|e| e.name().to_string())
+                    .collect();
+                CliError::from(e).hint(format!(
+                    "--profile / MLOPS_PROFILE must name one of: {}",
+                    known.join(", ")
+                ))
+            })
+    }
+
+    /// The acting principal.
+    pub(crate) fn principal(&self) -> CliResult<Principal> {
+        match &self.global.principal {
+            Some(s) => parse_principal(s),
+            None => {
+                // The CLI is the configuration layer: the login name is the default principal.
+                #[allow(clippy::disallowed_methods)]
+                let user = std::env::var("USER")
+                    .or_else(|_| std::env::var("USERNAME"))
+                    .unwrap_or_else(|_| "unknown".into());
+                Ok(Principal::user(user))
+            }
+        }
+    }
+
+    /// The registry URL in use.
+    pub(crate) fn registry_url(&self) -> CliResult<String> {
+        if let Some(u) = &self.global.registry_uri {
+            return Ok(u.clone());
+        }
+        let env = self.environment()?;
+        let b = env.require(Domain::Registry)?;
+        if !matches!(b.kind(), BackendKind::Storage(_)) {
+            return Err(CliError::input(format!(
+                "registry {:?} of environment {}: the CLI drives embedded registries only",
+                b.url(),
+                env.name()
+            ))
+            .hint("point --registry-uri (or the profile's `registry`) at a storage URL: file://, s3://, gs://, az://"));
+        }
+        Ok(b.url().to_string())
+    }
+
+    /// The registry.
+    pub(crate) fn registry(&self) -> CliResult<Arc<dyn ModelRegistry>> {
+        let url = self.registry_url()?;
+        let mut b = EmbeddedRegistry::builder().with_url(url.clone());
+        if self.global.registry_uri.is_none() {
+            for (k, v) in self.environment()?.storage_options(Domain::Registry) {
+                b = b.with_option(k, v);
+            }
+        }
+        let reg = b.build().map_err(|e| {
+            CliError::from(e)
+                .hint("check --registry-uri / MLOPS_REGISTRY_URL or the profile's `registry`")
+        })?;
+        Ok(Arc::new(reg))
+    }
+
+    /// The experiment tracker (embedded backends; MLflow servers are read by the SDK).
+    pub(crate) async fn tracker(&self) -> CliResult<mlops_tracking::EmbeddedTracker> {
+        let url = match &self.global.tracking_uri {
+            Some(u) => u.clone(),
+            None => self
+                .environment()?
+                .require(Domain::Tracking)?
+                .url()
+                .to_string(),
+        };
+        if url.starts_with("http://") || url.starts_with("https://") {
+            return Err(CliError::input(format!(
+                "tracking URI {url:?} is an MLflow server: the CLI reads embedded trackers only"
+            ))
+            .hint("use the MLflow UI/CLI for it, or point --tracking-uri at a storage URL (file://, s3://)"));
+        }
+        mlops_tracking::EmbeddedTracker::builder()
+            .with_url(url.clone())
+            .build()
+            .map_err(|e| {
+                CliError::input(e.to_string())
+                    .hint("check --tracking-uri / MLFLOW_TRACKING_URI or the profile's `tracking`")
+            })
+    }
+
+    /// The audit / promotion-ledger storage.
+    pub(crate) fn audit_storage(&self) -> CliResult<Storage> {
+        if let Some(u) = &self.global.audit_uri {
+            return Storage::from_url(u)
+                .map_err(|e| CliError::from(e).hint("check --audit-uri / MLOPS_AUDIT_URL"));
+        }
+        if let Some(r) = &self.global.registry_uri {
+            // A registry given by URL keeps its ledger beside it.
+            let ledger = format!("{}/_ledger", r.trim_end_matches('/'));
+            return Ok(Storage::from_url(&ledger)?);
+        }
+        Ok(self.environment()?.open_storage(Domain::Audit)?)
+    }
+
+    /// The promotion workflow over the registry and ledger.
+    pub(crate) fn promotions(&self) -> CliResult<Promotions> {
+        let p = Promotions::new(self.registry()?, self.audit_storage()?);
+        let Some(path) = &self.global.environments else {
+            return Ok(p);
+        };
+        let hint = "a YAML list such as `- name: staging\n  policy: {approvals: 2, required_gates: [quality]}`";
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::input(format!(
+                "cannot read --environments {}: {e}",
+                path.display()
+            ))
+            .hint(hint)
+        })?;
+        let envs: Environments = serde_yaml_ng::from_str(&text).map_err(|e| {
+            CliError::input(format!("bad --environments {}: {e}", path.display())).hint(hint)
+        })?;
+        Ok(p.with_environments(envs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn principals() {
+        let p = parse_principal("user:dana:release-manager,approver").unwrap();
+        assert_eq!(p.id, "dana");
+        assert!(p.has_role("release-manager") && p.has_role("approver"));
+        let s = parse_principal("service:ci").unwrap();
+        assert_eq!(s.id, "ci");
+        assert!(s.roles.is_empty());
+        for bad in ["dana", "robot:x", "user:", ""] {
+            let e = parse_principal(bad).unwrap_err();
+            assert_eq!(e.exit(), crate::exit::Exit::Input);
+            assert!(e.to_string().contains(&format!("{bad:?}")), "{e}");
+        }
+    }
+}

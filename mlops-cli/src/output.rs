@@ -1,0 +1,97 @@
+//! Tables for people, JSON for machines.
+
+use serde_json::Value;
+
+/// Renders rows as a left-aligned text table with a header.
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(c.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.to_vec());
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Tables and sentences.
+    Text,
+    /// One JSON document.
+    Json,
+    /// Only ids (see `--quiet`).
+    Quiet,
+}
+
+impl Mode {
+    /// The mode the global options ask for.
+    pub(crate) fn of(g: &crate::context::GlobalArgs) -> Self {
+        if g.json {
+            Mode::Json
+        } else if g.quiet {
+            Mode::Quiet
+        } else {
+            Mode::Text
+        }
+    }
+}
+
+/// Prints `value` as JSON, `text()` for people, or nothing when quiet.
+pub(crate) fn emit(mode: Mode, value: &Value, text: impl FnOnce() -> String) {
+    match mode {
+        Mode::Json => println!("{value}"),
+        Mode::Text => print!("{}", text()),
+        Mode::Quiet => {}
+    }
+}
+
+/// A spinner on stderr, hidden unless stdout is a terminal.
+pub(crate) fn spinner(msg: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_message(msg.to_string());
+        pb.enable_steady_tick(std::time::Duration::from_millis(100));
+        pb
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aligned() {
+        let t = table(
+            &["name", "v"],
+            &[
+                vec!["fraud-detector".into(), "3".into()],
+                vec!["a".into(), "10".into()],
+            ],
+        );
+        assert_eq!(
+            t,
+            "name            v\nfraud-detector  3\na               10\n"
+        );
+    }
+}
