@@ -307,6 +307,58 @@ impl Environments {
         Ok(self)
     }
 
+    /// The environments of a profile (`mlops.toml`), in its promotion order, with its
+    /// autoscaling. Policies come from the defaults for environments the default set
+    /// knows (qa: one approval; staging: two; production: two release managers after
+    /// staging) and need nothing elsewhere; refine them with [`Environments::with_policy`].
+    ///
+    /// ```
+    /// use mlops_core::profile::Profile;
+    /// use mlops_registry::promotion::Environments;
+    /// let profile = Profile::from_toml_str(r#"
+    /// promotion_order = ["dev", "production"]
+    /// [environments.dev]
+    /// root = "memory://"
+    /// autoscaling = { min_replicas = 0, max_replicas = 2, target_concurrency = 8 }
+    /// [environments.production]
+    /// root = "memory://"
+    /// "#).unwrap();
+    /// let envs = Environments::from_profile(&profile).unwrap();
+    /// let names: Vec<_> = envs.iter().map(|e| e.name.as_str()).collect();
+    /// assert_eq!(names, ["dev", "production"]);
+    /// assert_eq!(envs.get("dev").unwrap().autoscaling.min_replicas, 0);
+    /// assert_eq!(envs.get("production").unwrap().policy.approvals, 2);
+    /// ```
+    ///
+    /// # Errors
+    /// `InvalidArgument` as [`Environments::new`]; `NotFound` for an environment in the
+    /// promotion order that the profile does not define.
+    pub fn from_profile(profile: &mlops_core::profile::Profile) -> Result<Self> {
+        let defaults = Self::default();
+        let mut envs = Vec::new();
+        for name in profile.promotion_order() {
+            let env = profile.environment(name.as_str())?;
+            let scale = env.autoscaling();
+            let policy = defaults
+                .get(name.as_str())
+                .map(|d| d.policy.clone())
+                .unwrap_or_default();
+            envs.push(Environment {
+                name: name.clone(),
+                policy,
+                autoscaling: Autoscaling {
+                    min_replicas: scale.min_replicas,
+                    max_replicas: scale.max_replicas.max(1),
+                    target_concurrency: scale
+                        .target_concurrency
+                        .unwrap_or(Autoscaling::default().target_concurrency),
+                },
+                namespace: None,
+            });
+        }
+        Self::new(envs)
+    }
+
     /// Replaces the autoscaling of `name`.
     ///
     /// # Errors
