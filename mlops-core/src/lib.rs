@@ -45,6 +45,7 @@ pub mod error;
 pub mod gate;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod layer;
 pub mod lineage;
 #[cfg(feature = "mlflow")]
 pub mod mlflow;
