@@ -40,6 +40,7 @@
 
 pub mod audit;
 pub mod blob;
+pub mod compliance;
 pub mod digest;
 pub mod error;
 pub mod gate;
