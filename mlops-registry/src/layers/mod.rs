@@ -10,7 +10,7 @@
 //!   allowed / denied / failed(kind) and the blake3 digest of the canonical request.
 //! - [`PolicyApprovals`]: plugs a core authorizer into
 //!   [`Promotions`](crate::promotion::Promotions), so approver roles come from the policy.
-
+//! - [`compliance::attach_compliance`]: GDPR, HIPAA and ISO 27001 presets as promotion gates.
 //!
 //! **Order**: audit over governance over retry over backend, so denials are audited:
 //! `AuditLayer::new(log, p).layer(GovernanceLayer::new(auth, p).layer(backend))`.
@@ -43,6 +43,7 @@
 //! ```
 
 mod audit;
+pub mod compliance;
 
 mod governed;
 mod promotion;
@@ -50,5 +51,6 @@ mod promotion;
 mod tests;
 
 pub use audit::{Audit, AuditLayer};
+pub use compliance::attach_compliance;
 pub use governed::{GovernanceLayer, Governed, REGISTRY_METHODS};
 pub use promotion::PolicyApprovals;

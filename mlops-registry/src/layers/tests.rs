@@ -238,3 +238,77 @@ async fn promotion_roles_come_from_the_policy() {
         .await
         .unwrap();
 }
+
+const WRITER: &str = r#"
+[[roles]]
+name = "writer"
+allow = [{ actions = ["write"], resources = ["model:*"] }]
+[[bindings]]
+role = "writer"
+principals = ["alice"]
+"#;
+
+#[tokio::test]
+async fn compliance_reports_gate_promotion() {
+    use crate::promotion::{Environment, EnvironmentPolicy, Environments, Promotions};
+    use mlops_core::compliance::{ComplianceContext, Preset};
+    let backend: Arc<dyn ModelRegistry> = Arc::new(
+        EmbeddedRegistry::builder()
+            .with_url("memory://")
+            .build()
+            .unwrap(),
+    );
+    let m: ModelName = "fraud".parse().unwrap();
+    backend.create_model(&m).await.unwrap();
+    backend
+        .create_version(&m, NewModelVersion::new(&Principal::user("alice")))
+        .await
+        .unwrap();
+    let envs = Environments::new(vec![
+        Environment::new("production").unwrap().with_policy(
+            EnvironmentPolicy::default()
+                .with_approvals(1)
+                .with_required_gates(["iso27001.four_eyes", "iso27001.lineage"]),
+        ),
+    ])
+    .unwrap();
+    let p = Promotions::new(backend, Storage::memory())
+        .with_environments(envs)
+        .with_authorizer(Arc::new(PolicyApprovals::new(Arc::new(
+            Policy::from_toml(&format!("{POLICY}{WRITER}")).unwrap(),
+        ))));
+    let alice = Principal::user("alice");
+    let req = p.request(&m, 1, "production", &alice, "r").await.unwrap();
+    p.approve(&req, &Principal::user("bob"), "ok")
+        .await
+        .unwrap();
+    let reports = attach_compliance(
+        &p,
+        &req,
+        &[Preset::Iso27001],
+        ComplianceContext::new("", Default::default()),
+    )
+    .await
+    .unwrap();
+    let got: Vec<(&str, bool)> = reports
+        .iter()
+        .map(|r| (r.check.as_str(), r.passed))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("iso27001.four_eyes", false),
+            ("iso27001.audit", false),
+            ("iso27001.lineage", false)
+        ]
+    );
+    let st = p.status(&req).await.unwrap();
+    assert_eq!(st.reports.len(), 3);
+    assert_eq!(st.approvals[0].1, ["owner"], "roles from the policy");
+    let e = p.promote(&req, &Principal::user("bob")).await.unwrap_err();
+    let s = e.to_string();
+    assert!(
+        s.contains("iso27001.four_eyes") && s.contains("iso27001.lineage"),
+        "{s}"
+    );
+}
