@@ -219,3 +219,13 @@ async fn every_feature_store_mutation_refused_allowed_and_audited() {
     );
     assert!(log.verify().await.unwrap().is_clean());
 }
+
+#[test]
+fn public_types_are_send_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Governed<EmbeddedOnlineStore>>();
+    assert_send_sync::<Audit<EmbeddedOnlineStore>>();
+    assert_send_sync::<GovernanceLayer>();
+    assert_send_sync::<AuditLayer>();
+    assert_send_sync::<GovernedFeatureStore>();
+}

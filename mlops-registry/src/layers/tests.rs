@@ -312,3 +312,13 @@ async fn compliance_reports_gate_promotion() {
         "{s}"
     );
 }
+
+#[test]
+fn public_types_are_send_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Governed<EmbeddedRegistry>>();
+    assert_send_sync::<Audit<EmbeddedRegistry>>();
+    assert_send_sync::<GovernanceLayer>();
+    assert_send_sync::<AuditLayer>();
+    assert_send_sync::<PolicyApprovals>();
+}

@@ -179,3 +179,12 @@ async fn layers_pass_conformance() {
     let report = log.verify().await.unwrap();
     assert!(report.is_clean() && report.records > 20, "{report:?}");
 }
+
+#[test]
+fn public_types_are_send_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Governed<EmbeddedTracker>>();
+    assert_send_sync::<Audit<EmbeddedTracker>>();
+    assert_send_sync::<GovernanceLayer>();
+    assert_send_sync::<AuditLayer>();
+}
