@@ -40,11 +40,13 @@
 
 pub mod audit;
 pub mod blob;
+pub mod compliance;
 pub mod digest;
 pub mod error;
 pub mod gate;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod layer;
 pub mod lineage;
 #[cfg(feature = "mlflow")]
 pub mod mlflow;

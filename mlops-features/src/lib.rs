@@ -33,6 +33,7 @@
 pub mod conformance;
 mod definitions;
 mod error;
+pub mod layers;
 mod offline;
 mod online;
 mod store;

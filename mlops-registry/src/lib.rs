@@ -70,6 +70,7 @@ mod artifacts;
 pub mod conformance;
 pub mod embedded;
 pub mod error;
+pub mod layers;
 pub mod manifest;
 pub mod promotion;
 pub mod registry;

@@ -54,6 +54,7 @@
 pub mod conformance;
 pub mod embedded;
 pub mod error;
+pub mod layers;
 pub mod logger;
 #[cfg(feature = "mlflow")]
 pub mod mlflow;
