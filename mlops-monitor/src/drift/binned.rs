@@ -53,9 +53,10 @@ pub(crate) fn histogram(values: &[f64], edges: &[f64]) -> Vec<u64> {
     }
     let (lo, hi) = (edges[0], edges[nb]);
     let norm = nb as f64 / (hi - lo);
-    for &x in values {
+    // out-of-range (and NaN) values go to the extra slot `nb`, dropped below
+    let bin = |x: f64| -> usize {
         if !(x >= lo && x <= hi) {
-            continue;
+            return nb;
         }
         let mut i = (((x - lo) * norm) as usize).min(nb - 1);
         while i > 0 && x < edges[i] {
@@ -64,7 +65,23 @@ pub(crate) fn histogram(values: &[f64], edges: &[f64]) -> Vec<u64> {
         while i + 1 < nb && x >= edges[i + 1] {
             i += 1;
         }
-        counts[i] += 1;
+        i
+    };
+    // four count rows break the store-to-load dependency of runs in the same bin
+    let w = nb + 1;
+    let mut rows = vec![0u64; 4 * w];
+    let chunks = values.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (lane, &x) in c.iter().enumerate() {
+            rows[lane * w + bin(x)] += 1;
+        }
+    }
+    for &x in rest {
+        rows[bin(x)] += 1;
+    }
+    for (k, c) in counts.iter_mut().enumerate() {
+        *c = (0..4).map(|lane| rows[lane * w + k]).sum();
     }
     counts
 }
@@ -439,6 +456,21 @@ mod tests {
         assert_eq!(e, vec![0.0, 1.0, 2.0, 3.0]);
         let e = sturges_edges(5.0, 5.0, 10, false);
         assert_eq!(e, vec![4.5, 5.5]);
+        // lanes, tails and out-of-range values against the per-bin rule
+        let v: Vec<f64> = (0..1003)
+            .map(|i| f64::from((i * 37) % 101) - 50.0)
+            .collect();
+        let e = sturges_edges(-40.0, 40.0, v.len(), false);
+        let last = e.len() - 2;
+        let naive: Vec<u64> = (0..=last)
+            .map(|k| {
+                v.iter()
+                    .filter(|&&x| x >= e[k] && (x < e[k + 1] || (k == last && x == e[k + 1])))
+                    .count() as u64
+            })
+            .collect();
+        assert_eq!(histogram(&v, &e), naive);
+        assert!(naive.iter().sum::<u64>() < v.len() as u64);
     }
 
     #[test]
