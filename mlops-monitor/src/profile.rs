@@ -327,9 +327,13 @@ impl Profile {
             .columns
             .iter()
             .map(|(name, col)| {
-                match column_sample(current, name, Some(col.kind))
-                    .and_then(|c| col.drift(name, &c, options))
-                {
+                let outcome = match borrowed_finite(current, name, col) {
+                    // no copy: the Arrow buffer is already the cleaned sample
+                    Some(values) => col.drift_binned(name, values, options),
+                    None => column_sample(current, name, Some(col.kind))
+                        .and_then(|c| col.drift(name, &c, options)),
+                };
+                match outcome {
                     Ok(d) => ColumnOutcome::Tested(d),
                     Err(e) => ColumnOutcome::Failed {
                         column: name.clone(),
@@ -340,6 +344,24 @@ impl Profile {
             .collect();
         Ok(summarise(columns, crate::drift::DEFAULT_DRIFT_SHARE))
     }
+}
+
+/// The values of a null-free, all-finite Float64 column, when `col` is a numerical profile
+/// without the raw reference (the binned path reads them in place).
+fn borrowed_finite<'a>(
+    batch: &'a RecordBatch,
+    name: &str,
+    col: &ColumnProfile,
+) -> Option<&'a [f64]> {
+    if col.kind != ColumnKind::Numerical || col.sample.is_some() || col.counts.is_some() {
+        return None;
+    }
+    let a = batch.column_by_name(name)?;
+    if *a.data_type() != arrow::datatypes::DataType::Float64 || a.null_count() != 0 {
+        return None;
+    }
+    let values: &[f64] = a.as_any().downcast_ref::<Float64Array>()?.values();
+    crate::column::all_finite(values).then_some(values)
 }
 
 fn column_sample(batch: &RecordBatch, name: &str, kind: Option<ColumnKind>) -> Result<Sample> {
@@ -498,7 +520,18 @@ impl ColumnProfile {
                 "column {name:?}: the profile is numerical, the current column is not"
             )));
         };
-        if cur.values.is_empty() {
+        self.drift_binned(name, &cur.values, options)
+    }
+
+    /// [`ColumnProfile::drift`] of cleaned current values against a numerical profile without
+    /// the raw reference (binned `standard` methods only).
+    fn drift_binned(
+        &self,
+        name: &str,
+        values: &[f64],
+        options: &DriftOptions,
+    ) -> Result<ColumnDrift> {
+        if values.is_empty() {
             return Err(Error::EmptySample {
                 column: name.to_string(),
                 side: "current",
@@ -521,7 +554,7 @@ impl ColumnProfile {
             ));
         }
         let (p, q, binning): (Vec<f64>, Vec<f64>, Binning) =
-            self.bins.proportions(&CurrentSide::Numbers(&cur.values));
+            self.bins.proportions(&CurrentSide::Numbers(values));
         let score = crate::drift::binned_score(method, options.family, p, q);
         let threshold = options.threshold.unwrap_or(method.default_threshold());
         let operator = method.drift_when();
@@ -537,7 +570,77 @@ impl ColumnProfile {
             drift: operator.holds(score, threshold),
             binning,
             n_reference: self.n as usize,
-            n_current: cur.values.len(),
+            n_current: values.len(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drift::{ColumnOutcome, Method};
+    use std::sync::Arc;
+
+    fn batch(values: Vec<Option<f64>>) -> RecordBatch {
+        RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(values)) as ArrayRef)])
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn score(d: &DatasetDrift) -> f64 {
+        match &d.columns[0] {
+            ColumnOutcome::Tested(t) => t.score,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn in_place_arrow_path_equals_the_cleaning_path() {
+        let r: Vec<Option<f64>> = (0..3000)
+            .map(|i| Some(f64::from((i * 7919) % 1000) / 100.0))
+            .collect();
+        let c: Vec<Option<f64>> = (0..2000)
+            .map(|i| Some(f64::from((i * 104_729) % 1000) / 80.0))
+            .collect();
+        let lean = Profile::from_batch(&batch(r), &ProfileOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let o = DriftOptions::standard().with_method(Method::Psi);
+        // finite, null-free Float64: read in place
+        let direct = lean
+            .drift(&batch(c.clone()), &o)
+            .unwrap_or_else(|e| panic!("{e}"));
+        // the same values with NaN, ±inf and a null: cleaned into a copy
+        let mut dirty = c.clone();
+        dirty.extend([
+            Some(f64::NAN),
+            None,
+            Some(f64::INFINITY),
+            Some(f64::NEG_INFINITY),
+        ]);
+        let copied = lean
+            .drift(&batch(dirty), &o)
+            .unwrap_or_else(|e| panic!("{e}"));
+        // and the Sample entry point
+        let sample = Sample::Numerical(Numbers {
+            values: c.iter().flatten().copied().collect(),
+            integer: false,
+        });
+        let via = lean.columns["x"]
+            .drift("x", &sample, &o)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(via.score > 0.0);
+        assert_eq!(score(&direct), via.score);
+        assert_eq!(score(&copied), via.score);
+        // methods that need the raw reference fail the same way on the in-place path
+        let ks = lean
+            .drift(
+                &batch(c),
+                &DriftOptions::evidently().with_method(Method::Ks),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            matches!(&ks.columns[0], ColumnOutcome::Failed { error, .. } if error.contains("raw reference")),
+            "{:?}",
+            ks.columns
+        );
     }
 }

@@ -53,9 +53,10 @@ pub(crate) fn histogram(values: &[f64], edges: &[f64]) -> Vec<u64> {
     }
     let (lo, hi) = (edges[0], edges[nb]);
     let norm = nb as f64 / (hi - lo);
-    for &x in values {
+    // out-of-range (and NaN) values go to the extra slot `nb`, dropped below
+    let bin = |x: f64| -> usize {
         if !(x >= lo && x <= hi) {
-            continue;
+            return nb;
         }
         let mut i = (((x - lo) * norm) as usize).min(nb - 1);
         while i > 0 && x < edges[i] {
@@ -64,7 +65,23 @@ pub(crate) fn histogram(values: &[f64], edges: &[f64]) -> Vec<u64> {
         while i + 1 < nb && x >= edges[i + 1] {
             i += 1;
         }
-        counts[i] += 1;
+        i
+    };
+    // four count rows break the store-to-load dependency of runs in the same bin
+    let w = nb + 1;
+    let mut rows = vec![0u64; 4 * w];
+    let chunks = values.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (lane, &x) in c.iter().enumerate() {
+            rows[lane * w + bin(x)] += 1;
+        }
+    }
+    for &x in rest {
+        rows[bin(x)] += 1;
+    }
+    for (k, c) in counts.iter_mut().enumerate() {
+        *c = (0..4).map(|lane| rows[lane * w + k]).sum();
     }
     counts
 }
@@ -76,7 +93,8 @@ fn props(counts: &[u64], n: u64) -> Vec<f64> {
 /// Evidently `get_binned_data` (without the zero fill): proportions of both sides.
 pub(crate) fn evidently_numeric(r: &Numbers, c: &Numbers) -> (Vec<f64>, Vec<f64>, Binning) {
     if distinct_exceeds(&r.values, 20) {
-        let (lo, hi) = min_max(r.values.iter().chain(&c.values));
+        let ((l1, h1), (l2, h2)) = (min_max(&r.values), min_max(&c.values));
+        let (lo, hi) = (l1.min(l2), h1.max(h2));
         let edges = sturges_edges(
             lo,
             hi,
@@ -116,11 +134,25 @@ pub(crate) fn union<'a>(r: &'a Counts, c: &'a Counts) -> Vec<&'a Key> {
     keys
 }
 
-pub(crate) fn min_max<'a>(values: impl IntoIterator<Item = &'a f64>) -> (f64, f64) {
-    values
-        .into_iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
+/// Smallest and largest value (NaN ignored; ±∞ for an empty slice). Lane-wise so LLVM
+/// vectorises the fold.
+pub(crate) fn min_max(values: &[f64]) -> (f64, f64) {
+    let mut lo = [f64::INFINITY; 8];
+    let mut hi = [f64::NEG_INFINITY; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            lo[k] = lo[k].min(c[k]);
+            hi[k] = hi[k].max(c[k]);
+        }
+    }
+    lo.iter()
+        .zip(&hi)
+        .map(|(&l, &h)| (l, h))
+        .chain(rest.iter().map(|&v| (v, v)))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), (a, b)| {
+            (l.min(a), h.max(b))
         })
 }
 
@@ -263,6 +295,23 @@ pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
+/// Values per block of the vectorised counts (16 KiB: stays in L1 across the edges).
+const BLOCK: usize = 2048;
+
+/// `#{x ∈ block : e ≤ x}`, branchless over lanes of 8 so LLVM vectorises it.
+fn count_ge(block: &[f64], e: f64) -> u64 {
+    let chunks = block.chunks_exact(8);
+    let rest = chunks.remainder();
+    let mut lanes = [0u32; 8];
+    for c in chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l += u32::from(e <= x);
+        }
+    }
+    let tail: u64 = rest.iter().map(|&x| u64::from(e <= x)).sum();
+    lanes.iter().map(|&l| u64::from(l)).sum::<u64>() + tail
+}
+
 impl StandardBins {
     /// Decile bins of a sorted, non-empty reference.
     pub(crate) fn deciles(sorted: &[f64]) -> Self {
@@ -274,32 +323,51 @@ impl StandardBins {
     }
 
     /// Counts values into the bins of interior `edges` (bin = number of edges ≤ x).
+    ///
+    /// With at most 15 edges, `+inf` values are not counted (the historical behaviour of the
+    /// padded edge table, kept so results never change); NaN goes to bin 0. Samples from
+    /// Arrow never hold either.
     pub(crate) fn count(edges: &[f64], values: &[f64]) -> Vec<u64> {
-        let mut counts = vec![0u64; edges.len() + 1];
-        if edges.len() <= 16 {
-            // branchless: compare with every edge (padded with +inf, never ≤ a finite x);
-            // four count arrays break the store dependency of repeated bins
-            let mut e = [f64::INFINITY; 16];
-            e[..edges.len()].copy_from_slice(edges);
-            let mut c4 = [[0u64; 17]; 4];
-            let chunks = values.chunks_exact(4);
-            let rest = chunks.remainder();
-            let bin = |x: f64| e.iter().map(|&ed| usize::from(ed <= x)).sum::<usize>();
-            for ch in chunks {
-                for (lane, &x) in ch.iter().enumerate() {
-                    c4[lane][bin(x)] += 1;
+        // `+inf` as a sentinel edge: its bin (x ≥ +inf) is dropped below
+        let sentinel = edges.len() < 16;
+        let mut e = edges.to_vec();
+        if sentinel {
+            e.push(f64::INFINITY);
+        }
+        let mut counts = if e.windows(2).all(|w| w[0] <= w[1]) {
+            // sorted edges (no NaN): `e_i ≤ x` holds for a prefix of the edges, so bin k
+            // holds G_{k−1} − G_k values, G_i = #{x : e_i ≤ x} (G_{−1} = n, G_len = 0).
+            // Each G_i is a branchless, vectorised count over L1-sized blocks; NaN is ≥ no
+            // edge and lands in bin 0, as the per-value rule puts it.
+            let mut ge = vec![0u64; e.len()];
+            for block in values.chunks(BLOCK) {
+                for (g, &edge) in ge.iter_mut().zip(&e) {
+                    *g += count_ge(block, edge);
                 }
             }
-            for &x in rest {
-                c4[0][bin(x)] += 1;
+            let mut counts = Vec::with_capacity(e.len() + 1);
+            let mut above = values.len() as u64;
+            for &g in &ge {
+                counts.push(above - g);
+                above = g;
             }
-            for (k, c) in counts.iter_mut().enumerate() {
-                *c = c4.iter().map(|l| l[k]).sum();
-            }
+            counts.push(above);
+            counts
         } else {
+            // unsorted (or NaN) edges, e.g. from a hand-edited profile: the per-value rule
+            let mut counts = vec![0u64; e.len() + 1];
             for &x in values {
-                counts[edges.partition_point(|&e| e <= x)] += 1;
+                let bin = if edges.len() <= 16 {
+                    e.iter().filter(|&&ed| ed <= x).count()
+                } else {
+                    edges.partition_point(|&ed| ed <= x)
+                };
+                counts[bin] += 1;
             }
+            counts
+        };
+        if sentinel {
+            counts.pop();
         }
         counts
     }
@@ -388,6 +456,76 @@ mod tests {
         assert_eq!(e, vec![0.0, 1.0, 2.0, 3.0]);
         let e = sturges_edges(5.0, 5.0, 10, false);
         assert_eq!(e, vec![4.5, 5.5]);
+        // lanes, tails and out-of-range values against the per-bin rule
+        let v: Vec<f64> = (0..1003)
+            .map(|i| f64::from((i * 37) % 101) - 50.0)
+            .collect();
+        let e = sturges_edges(-40.0, 40.0, v.len(), false);
+        let last = e.len() - 2;
+        let naive: Vec<u64> = (0..=last)
+            .map(|k| {
+                v.iter()
+                    .filter(|&&x| x >= e[k] && (x < e[k + 1] || (k == last && x == e[k + 1])))
+                    .count() as u64
+            })
+            .collect();
+        assert_eq!(histogram(&v, &e), naive);
+        assert!(naive.iter().sum::<u64>() < v.len() as u64);
+    }
+
+    #[test]
+    fn standard_count_follows_the_per_value_rule() {
+        let edges = [-1.0, 0.0, 0.0, 2.5];
+        let values = [
+            -3.0,
+            -1.0,
+            -0.5,
+            0.0,
+            -0.0,
+            1.0,
+            2.5,
+            7.0,
+            f64::NAN,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+        ];
+        // NaN and -inf in bin 0, the empty bin between the equal edges, +inf not counted
+        assert_eq!(StandardBins::count(&edges, &values), vec![3, 2, 0, 3, 2]);
+        // unsorted edges: the same per-value rule
+        assert_eq!(
+            StandardBins::count(&[2.5, -1.0], &[0.0, 3.0, -2.0]),
+            vec![1, 1, 1]
+        );
+        // 16 edges: +inf lands in the last bin
+        let e16: Vec<f64> = (0..16).map(f64::from).collect();
+        let c = StandardBins::count(&e16, &[f64::INFINITY, 0.5]);
+        assert_eq!((c[1], c[16], c.iter().sum::<u64>()), (1, 1, 2));
+        // many values (blocks, lanes and tails) against the per-value rule
+        let v: Vec<f64> = (0..10_007)
+            .map(|i| f64::from((i * 7919) % 1000) / 100.0)
+            .collect();
+        let e: Vec<f64> = (1..10).map(f64::from).collect();
+        let mut want = vec![0u64; 10];
+        for &x in &v {
+            want[e.iter().filter(|&&ed| ed <= x).count()] += 1;
+        }
+        assert_eq!(StandardBins::count(&e, &v), want);
+    }
+
+    #[test]
+    fn min_max_and_finiteness() {
+        let v = [3.0, -1.0, f64::NAN, 2.0, 9.5, 0.0, 1.0, 4.0, -7.25, 6.0];
+        assert_eq!(min_max(&v), (-7.25, 9.5));
+        assert_eq!(min_max(&v[..3]), (-1.0, 3.0));
+        assert_eq!(min_max(&[]), (f64::INFINITY, f64::NEG_INFINITY));
+        assert!(!crate::column::all_finite(&v));
+        assert!(crate::column::all_finite(&[1.0; 17]));
+        let mut w = [1.0; 17];
+        w[3] = f64::INFINITY;
+        assert!(!crate::column::all_finite(&w));
+        w[3] = 1.0;
+        w[16] = f64::NEG_INFINITY;
+        assert!(!crate::column::all_finite(&w));
     }
 
     #[test]

@@ -129,7 +129,7 @@ pub fn column_drift(
     let cleaned;
     let (reference, current) = match (reference, current) {
         (Sample::Numerical(r), Sample::Numerical(c))
-            if r.values.iter().chain(&c.values).any(|v| !v.is_finite()) =>
+            if !(crate::column::all_finite(&r.values) && crate::column::all_finite(&c.values)) =>
         {
             let clean = |n: &Numbers| Numbers {
                 values: n.values.iter().copied().filter(|v| v.is_finite()).collect(),
