@@ -495,7 +495,8 @@ impl ModelRegistry for MlflowRegistry {
         query: &VersionQuery,
     ) -> Result<Page<ModelVersion>> {
         check_page_size(query.page_size)?;
-        self.get_model(name).await?;
+        // search does not return aliases (mlflow/mlflow#16734): they come from the model
+        let model = self.get_model(name).await?;
         let mut filters = vec![format!("name = {}", filter_literal(name.as_str())?)];
         if let Some(s) = query.status {
             filters.push(format!("tags.`{STATUS_TAG}` = '{s}'"));
@@ -519,8 +520,6 @@ impl ModelRegistry for MlflowRegistry {
                 query.page_token.as_deref(),
             )
             .await?;
-        // search does not return aliases (mlflow/mlflow#16734): fill them from the model
-        let model = self.get_model(name).await?;
         let mut items = Vec::with_capacity(versions.len());
         for v in versions {
             let mut mv = self.version_of(name, v).await?;
