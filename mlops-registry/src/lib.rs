@@ -13,6 +13,7 @@
 //! | backend | type | where |
 //! |---|---|---|
 //! | embedded | [`EmbeddedRegistry`] | any object store URL: `file://` (default), `memory://` (tests), `s3://`, `gs://`, `az://` |
+//! | mlflow | `mlflow::MlflowRegistry` (feature `mlflow`) | an MLflow 3.x tracking server (`MLFLOW_TRACKING_URI`); native aliases, artifacts through its artifact proxy, digests verified |
 //!
 //! The embedded backend writes immutable, create-only keys only (no lock files,
 //! no compare-and-swap): version numbers come from `mlops_core::seq::SeqLog`, so
@@ -25,6 +26,7 @@
 //! | `s3` | `s3://` registries and ledgers |
 //! | `gcs` | `gs://` registries and ledgers |
 //! | `azure` | `az://` registries and ledgers |
+//! | `mlflow` | the MLflow Model Registry backend (`mlflow::MlflowRegistry`, `from_env` reads `MLFLOW_TRACKING_*`) |
 //! | `conformance` | the public `conformance` suite (`run_all`) for other backends and layers |
 //!
 //! ## Configuration
@@ -72,6 +74,8 @@ pub mod embedded;
 pub mod error;
 pub mod layers;
 pub mod manifest;
+#[cfg(feature = "mlflow")]
+pub mod mlflow;
 pub mod promotion;
 pub mod registry;
 #[cfg(feature = "sagemaker")]

@@ -31,6 +31,7 @@
 //! assert_eq!(c.base_url(), "http://127.0.0.1:5000");
 //! ```
 
+pub mod registry;
 pub mod tracking;
 mod transport;
 pub mod types;
