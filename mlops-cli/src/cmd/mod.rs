@@ -24,7 +24,7 @@ pub(crate) enum Command {
     /// Feature store: point-in-time training sets.
     #[command(subcommand)]
     Features(features::FeaturesCmd),
-    /// Monitoring: drift.
+    /// Monitoring: drift, fairness, performance, validation gates, profiles.
     #[command(subcommand)]
     Monitor(monitor::MonitorCmd),
     /// Check a name against mlops-rs' naming rules before using it.
@@ -60,6 +60,7 @@ pub(crate) mod features;
 pub(crate) mod governance;
 pub(crate) mod models;
 pub(crate) mod monitor;
+pub(crate) mod monitor_more;
 pub(crate) mod tracking;
 
 /// Runs one subcommand.
@@ -71,7 +72,7 @@ pub(crate) async fn run(cmd: Command, global: &GlobalArgs) -> CliResult {
         Command::Audit(c) => governance::run_audit(c, &Ctx::load(global)?).await,
         Command::Policy(c) => governance::run_policy(c, global),
         Command::Features(c) => features::run(c).await,
-        Command::Monitor(c) => monitor::run(c).await,
+        Command::Monitor(c) => monitor::run(c, crate::output::Mode::of(global)).await,
         Command::CheckName { kind, name } => {
             use mlops_core::name::{NameKind, validate};
             let kind = match kind {
