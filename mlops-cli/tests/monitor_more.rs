@@ -56,7 +56,7 @@ fn fairness_json_and_table() {
         "group",
         "--data",
     ];
-    let a = mlops().arg("--json").args(args).arg(&d).assert().success();
+    let a = mlops().args(args).arg(&d).arg("--json").assert().success();
     let v = stdout_json(&a);
     // the fairlearn doc example: a selects 1/3, b 2/3
     let dpd = v["between_groups"]["demographic_parity_difference"]

@@ -135,6 +135,7 @@ async fn repo(a: RepoArgs, mode: Mode, apply: bool) -> CliResult {
         Some(fs.apply(&defs).await.map_err(input)?)
     } else {
         defs.check().map_err(input)?;
+        defs.check_sources().await.map_err(input)?;
         None
     };
     let value = json!({
