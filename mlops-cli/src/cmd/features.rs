@@ -17,6 +17,9 @@ pub(crate) enum FeaturesCmd {
     /// driver=stats.parquet,ttl=21600 --features driver:conv_rate --full-feature-names
     /// --out train.parquet`
     Historical(HistoricalArgs),
+    /// Definitions and online serving: apply, plan, materialize, online.
+    #[command(flatten)]
+    Admin(crate::cmd::features_admin::AdminCmd),
 }
 
 /// Arguments of `mlops features historical`.
@@ -129,8 +132,9 @@ fn feature_error(e: mlops_features::Error) -> CliError {
 }
 
 /// Runs a `features` subcommand.
-pub(crate) async fn run(cmd: FeaturesCmd) -> CliResult {
+pub(crate) async fn run(cmd: FeaturesCmd, mode: crate::output::Mode) -> CliResult {
     match cmd {
+        FeaturesCmd::Admin(c) => crate::cmd::features_admin::run(c, mode).await,
         FeaturesCmd::Historical(a) => {
             let views = a
                 .views

@@ -21,10 +21,10 @@ pub(crate) enum Command {
     /// Access policy: check or explain a decision.
     #[command(subcommand)]
     Policy(governance::PolicyCmd),
-    /// Feature store: point-in-time training sets.
+    /// Feature store: definitions, point-in-time training sets, online serving.
     #[command(subcommand)]
     Features(features::FeaturesCmd),
-    /// Monitoring: drift.
+    /// Monitoring: drift, fairness, performance, validation gates, profiles.
     #[command(subcommand)]
     Monitor(monitor::MonitorCmd),
     /// Check a name against mlops-rs' naming rules before using it.
@@ -57,9 +57,11 @@ pub(crate) enum NameKindArg {
 }
 
 pub(crate) mod features;
+pub(crate) mod features_admin;
 pub(crate) mod governance;
 pub(crate) mod models;
 pub(crate) mod monitor;
+pub(crate) mod monitor_more;
 pub(crate) mod tracking;
 
 /// Runs one subcommand.
@@ -70,8 +72,8 @@ pub(crate) async fn run(cmd: Command, global: &GlobalArgs) -> CliResult {
         Command::Runs(c) => tracking::runs(c, &Ctx::load(global)?).await,
         Command::Audit(c) => governance::run_audit(c, &Ctx::load(global)?).await,
         Command::Policy(c) => governance::run_policy(c, global),
-        Command::Features(c) => features::run(c).await,
-        Command::Monitor(c) => monitor::run(c).await,
+        Command::Features(c) => features::run(c, crate::output::Mode::of(global)).await,
+        Command::Monitor(c) => monitor::run(c, crate::output::Mode::of(global)).await,
         Command::CheckName { kind, name } => {
             use mlops_core::name::{NameKind, validate};
             let kind = match kind {

@@ -18,6 +18,9 @@ pub(crate) enum MonitorCmd {
     ///
     /// Example: `mlops monitor drift --reference ref.parquet --current cur.parquet --format json`
     Drift(DriftArgs),
+    /// Fairness, performance, validation gates and reference profiles.
+    #[command(flatten)]
+    More(crate::cmd::monitor_more::MoreCmd),
 }
 
 /// Output format.
@@ -69,9 +72,10 @@ pub(crate) struct DriftArgs {
 }
 
 /// Runs a `monitor` subcommand.
-pub(crate) async fn run(cmd: MonitorCmd) -> CliResult {
+pub(crate) async fn run(cmd: MonitorCmd, mode: crate::output::Mode) -> CliResult {
     match cmd {
         MonitorCmd::Drift(a) => drift(a),
+        MonitorCmd::More(c) => crate::cmd::monitor_more::run(c, mode),
     }
 }
 
