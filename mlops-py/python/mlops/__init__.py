@@ -1,0 +1,59 @@
+"""mlops: Python bindings of mlops-rs (a Rust SDK of MLOps primitives).
+
+Errors: every failure raises a subclass of :class:`MlopsError`, one per error kind.
+"""
+
+from __future__ import annotations
+
+from . import _mlops
+from ._mlops import (
+    AlreadyExistsError,
+    BackendError,
+    ConflictError,
+    IntegrityError,
+    InvalidArgumentError,
+    MlopsError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    TimeoutError,
+    UnauthenticatedError,
+    UnavailableError,
+    UnsupportedError,
+)
+from .monitor import (
+    ColumnDrift,
+    DatasetDrift,
+    FailedColumn,
+    classification_metrics,
+    column_drift,
+    dataset_drift,
+    fairness,
+    regression_metrics,
+)
+
+__version__: str = _mlops.__version__
+
+__all__ = [
+    "AlreadyExistsError",
+    "BackendError",
+    "ColumnDrift",
+    "ConflictError",
+    "DatasetDrift",
+    "FailedColumn",
+    "IntegrityError",
+    "InvalidArgumentError",
+    "MlopsError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "TimeoutError",
+    "UnauthenticatedError",
+    "UnavailableError",
+    "UnsupportedError",
+    "classification_metrics",
+    "column_drift",
+    "dataset_drift",
+    "fairness",
+    "regression_metrics",
+]
