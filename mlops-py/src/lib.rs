@@ -9,6 +9,8 @@
 
 mod errors;
 mod monitor;
+mod runtime;
+mod tracking;
 
 use pyo3::prelude::*;
 
@@ -17,6 +19,7 @@ use pyo3::prelude::*;
 fn _mlops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     monitor::register(m)?;
+    tracking::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

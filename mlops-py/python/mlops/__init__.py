@@ -21,6 +21,7 @@ from ._mlops import (
     UnavailableError,
     UnsupportedError,
 )
+from .tracking import ActiveRun, BackgroundLogger, Tracker
 from .monitor import (
     ColumnDrift,
     DatasetDrift,
@@ -35,6 +36,9 @@ from .monitor import (
 __version__: str = _mlops.__version__
 
 __all__ = [
+    "ActiveRun",
+    "BackgroundLogger",
+    "Tracker",
     "AlreadyExistsError",
     "BackendError",
     "ColumnDrift",
