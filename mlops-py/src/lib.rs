@@ -8,6 +8,7 @@
 //! Build with `maturin develop` inside `mlops-py/`; test with `pytest mlops-py/tests`.
 
 mod errors;
+mod features;
 mod monitor;
 mod runtime;
 mod tracking;
@@ -20,6 +21,7 @@ fn _mlops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     monitor::register(m)?;
     tracking::register(m)?;
+    features::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -21,6 +21,7 @@ from ._mlops import (
     UnavailableError,
     UnsupportedError,
 )
+from .features import FeatureView, get_historical_features
 from .tracking import ActiveRun, BackgroundLogger, Tracker
 from .monitor import (
     ColumnDrift,
@@ -45,6 +46,7 @@ __all__ = [
     "ConflictError",
     "DatasetDrift",
     "FailedColumn",
+    "FeatureView",
     "IntegrityError",
     "InvalidArgumentError",
     "MlopsError",
@@ -59,5 +61,6 @@ __all__ = [
     "column_drift",
     "dataset_drift",
     "fairness",
+    "get_historical_features",
     "regression_metrics",
 ]
