@@ -10,6 +10,7 @@
 mod errors;
 mod features;
 mod monitor;
+mod registry;
 mod runtime;
 mod tracking;
 
@@ -22,6 +23,7 @@ fn _mlops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     monitor::register(m)?;
     tracking::register(m)?;
     features::register(m)?;
+    registry::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

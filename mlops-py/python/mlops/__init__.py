@@ -22,6 +22,7 @@ from ._mlops import (
     UnsupportedError,
 )
 from .features import FeatureView, get_historical_features
+from .registry import Principal, PromotionRequest, Registry
 from .tracking import ActiveRun, BackgroundLogger, Tracker
 from .monitor import (
     ColumnDrift,
@@ -52,7 +53,10 @@ __all__ = [
     "MlopsError",
     "NotFoundError",
     "PermissionDeniedError",
+    "Principal",
+    "PromotionRequest",
     "RateLimitedError",
+    "Registry",
     "TimeoutError",
     "UnauthenticatedError",
     "UnavailableError",
