@@ -57,3 +57,24 @@ def test_register_from_run(reg):
     assert v["version"] == 1 and v["metrics"]["auc"] == 0.93
     assert reg.get_artifact("fraud", 1, "model/weights.bin") == b"weights"
     assert run.run_id in str(v)
+
+
+def test_gate_reports_and_staging(reg):
+    reg.create_model("churn")
+    v = reg.create_version("churn", CI, artifacts={"model.pkl": b"abc"})
+    req = reg.request_promotion("churn", v["version"], "staging", CI, "release")
+    drift = mlops.column_drift([0.1, 0.2, 0.3, 0.4] * 50, [0.1, 0.2, 0.3, 0.4] * 50)
+    reg.attach_report(
+        req,
+        mlops.gate_report(
+            "no drift", not drift.drift, figures={"p": drift.score}, thresholds={"p": (">", 0.05)}
+        ),
+    )
+    with pytest.raises(mlops.InvalidArgumentError):
+        reg.attach_report(req, {"check": "x"})
+    reg.approve(req, DANA)
+    with pytest.raises(mlops.MlopsError):
+        reg.promote(req, CI)  # staging needs two approvals
+    reg.approve(req, mlops.Principal.user("lee"))
+    assert reg.promote(req, CI)["version"] == 1
+    assert "churn" in reg.export_deployments("staging")

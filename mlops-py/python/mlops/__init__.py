@@ -22,7 +22,7 @@ from ._mlops import (
     UnsupportedError,
 )
 from .features import FeatureView, get_historical_features
-from .registry import Principal, PromotionRequest, Registry
+from .registry import Principal, PromotionRequest, Registry, gate_report
 from .tracking import ActiveRun, BackgroundLogger, Tracker
 from .monitor import (
     ColumnDrift,
@@ -65,6 +65,7 @@ __all__ = [
     "column_drift",
     "dataset_drift",
     "fairness",
+    "gate_report",
     "get_historical_features",
     "regression_metrics",
 ]

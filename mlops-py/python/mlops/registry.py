@@ -4,6 +4,7 @@ reports, rollback, and the GitOps ``ModelDeployments`` export."""
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -30,6 +31,30 @@ class Principal:
 
     def _json(self) -> str:
         return json.dumps(asdict(self))
+
+
+def gate_report(
+    check: str,
+    passed: bool,
+    *,
+    figures: Optional[Mapping[str, float]] = None,
+    thresholds: Optional[Mapping[str, Tuple[str, float]]] = None,
+    produced_by: str = "mlops-py",
+    details: Optional[str] = None,
+) -> Dict[str, Any]:
+    """A gate report for :meth:`Registry.attach_report`; `thresholds` maps a figure to
+    ``(op, value)`` with op one of ``<``, ``<=``, ``>``, ``>=``."""
+    r: Dict[str, Any] = {
+        "check": check,
+        "passed": bool(passed),
+        "figures": {k: float(v) for k, v in (figures or {}).items()},
+        "thresholds": {k: {"op": op, "value": float(v)} for k, (op, v) in (thresholds or {}).items()},
+        "produced_by": produced_by,
+        "at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    }
+    if details is not None:
+        r["details"] = details
+    return r
 
 
 class PromotionRequest(dict):
