@@ -9,6 +9,7 @@
 
 mod errors;
 mod features;
+mod governance;
 mod monitor;
 mod registry;
 mod runtime;
@@ -24,6 +25,7 @@ fn _mlops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tracking::register(m)?;
     features::register(m)?;
     registry::register(m)?;
+    governance::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

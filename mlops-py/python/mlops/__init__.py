@@ -22,6 +22,7 @@ from ._mlops import (
     UnsupportedError,
 )
 from .features import FeatureView, get_historical_features
+from .governance import AuditLog, Policy
 from .registry import Principal, PromotionRequest, Registry, gate_report
 from .tracking import ActiveRun, BackgroundLogger, Tracker
 from .monitor import (
@@ -38,6 +39,8 @@ from .monitor import (
 __version__: str = _mlops.__version__
 
 __all__ = [
+    "AuditLog",
+    "Policy",
     "ActiveRun",
     "BackgroundLogger",
     "Tracker",
