@@ -106,3 +106,118 @@ mod tests {
         assert!(feature_ref("conv_rate").is_err());
     }
 }
+
+/// A feature store: versioned definitions on an object store, plus an embedded online store.
+#[pyclass(name = "FeatureStore", module = "mlops._mlops", frozen)]
+struct PyFeatureStore {
+    store: mlops_features::FeatureStore,
+    online: mlops_features::EmbeddedOnlineStore,
+}
+
+fn micros(us: i64) -> PyResult<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| invalid(format!("time {us} µs out of range")))
+}
+
+fn refs(features: &[String]) -> PyResult<Vec<FeatureRef>> {
+    features.iter().map(|s| feature_ref(s)).collect()
+}
+
+#[pymethods]
+impl PyFeatureStore {
+    /// `online_path`: a redb file for the online store; in memory when `None`.
+    #[new]
+    #[pyo3(signature = (uri, online_path=None))]
+    fn new(uri: &str, online_path: Option<String>) -> PyResult<Self> {
+        let _g = crate::runtime::runtime()?.enter();
+        let storage = mlops_core::Storage::from_url(uri).py()?;
+        let b = mlops_features::EmbeddedOnlineStore::builder();
+        let online = match online_path {
+            Some(p) => b.with_path(p),
+            None => b.in_memory(),
+        }
+        .build()
+        .py()?;
+        Ok(Self {
+            store: mlops_features::FeatureStore::new(storage).py()?,
+            online,
+        })
+    }
+
+    /// Applies definitions (serialised `Definitions`); returns the new version.
+    fn apply_json(&self, py: Python<'_>, definitions_json: &str) -> PyResult<u64> {
+        let d: mlops_features::Definitions = serde_json::from_str(definitions_json)
+            .map_err(|e| invalid(format!("definitions: {e}")))?;
+        block_on(py, self.store.apply(&d))?.py()
+    }
+
+    #[pyo3(signature = (entity, features, full_feature_names=true))]
+    fn historical<'py>(
+        &self,
+        py: Python<'py>,
+        entity: &Bound<'py, PyAny>,
+        features: Vec<String>,
+        full_feature_names: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let entity = batch_from_py(entity)?;
+        let refs = refs(&features)?;
+        let opts = HistoricalOptions::default().with_full_feature_names(full_feature_names);
+        let out = block_on(
+            py,
+            self.store.get_historical_features(&[entity], &refs, &opts),
+        )?
+        .py()?;
+        let schema = out.schema();
+        Table::try_new(vec![out], schema)
+            .map_err(invalid)?
+            .into_pyarrow(py)
+    }
+
+    /// Materializes `views` for event times in `[start_us, end_us]`; returns rows per view.
+    fn materialize(
+        &self,
+        py: Python<'_>,
+        views: Vec<String>,
+        start_us: i64,
+        end_us: i64,
+    ) -> PyResult<Vec<(String, usize)>> {
+        let (s, e) = (micros(start_us)?, micros(end_us)?);
+        let names: Vec<&str> = views.iter().map(String::as_str).collect();
+        let r = block_on(py, self.store.materialize(&self.online, &names, s, e))?.py()?;
+        Ok(r.views.into_iter().map(|(v, n, _)| (v, n)).collect())
+    }
+
+    #[pyo3(signature = (entity, features, full_feature_names=true, now_us=None))]
+    fn online<'py>(
+        &self,
+        py: Python<'py>,
+        entity: &Bound<'py, PyAny>,
+        features: Vec<String>,
+        full_feature_names: bool,
+        now_us: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let entity = batch_from_py(entity)?;
+        let refs = refs(&features)?;
+        let mut opts =
+            mlops_features::OnlineOptions::default().with_full_feature_names(full_feature_names);
+        if let Some(n) = now_us {
+            opts = opts.with_now(micros(n)?);
+        }
+        let out = block_on(
+            py,
+            self.store
+                .get_online_features(&self.online, &entity, &refs, &opts),
+        )?
+        .py()?;
+        let schema = out.schema();
+        Table::try_new(vec![out], schema)
+            .map_err(invalid)?
+            .into_pyarrow(py)
+    }
+}
+
+/// Adds the feature-store class to the module.
+pub(crate) fn register_store(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyFeatureStore>()?;
+    Ok(())
+}

@@ -24,6 +24,7 @@ fn _mlops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     monitor::register(m)?;
     tracking::register(m)?;
     features::register(m)?;
+    features::register_store(m)?;
     registry::register(m)?;
     governance::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -21,7 +21,7 @@ from ._mlops import (
     UnavailableError,
     UnsupportedError,
 )
-from .features import FeatureView, get_historical_features
+from .features import FeatureStore, FeatureView, get_historical_features
 from .governance import AuditLog, Policy
 from .registry import Principal, PromotionRequest, Registry, gate_report
 from .tracking import ActiveRun, BackgroundLogger, Tracker
@@ -50,6 +50,7 @@ __all__ = [
     "ConflictError",
     "DatasetDrift",
     "FailedColumn",
+    "FeatureStore",
     "FeatureView",
     "IntegrityError",
     "InvalidArgumentError",

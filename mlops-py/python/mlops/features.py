@@ -60,4 +60,53 @@ def get_historical_features(
     )
 
 
-__all__: List[str] = ["FeatureView", "get_historical_features"]
+__all__: List[str] = ["FeatureStore", "FeatureView", "get_historical_features"]
+
+
+def _us(t: Any) -> int:
+    """datetime (naive = UTC) or int µs -> µs since the epoch."""
+    import datetime as _dt
+
+    if isinstance(t, int):
+        return t
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_dt.timezone.utc)
+    return int(t.timestamp() * 1_000_000)
+
+
+class FeatureStore:
+    """A feature store: definitions applied as a whole and versioned on an object store
+    (`uri`), point-in-time training sets, and an embedded online store (in memory, or the
+    redb file `online_path`) filled by :meth:`materialize`."""
+
+    def __init__(self, uri: str, online_path: Optional[str] = None) -> None:
+        self._s = _mlops.FeatureStore(uri, online_path)
+
+    def apply(self, definitions: Any) -> int:
+        """Applies definitions (a dict with ``entities``, ``feature_views``,
+        ``feature_services``, as in the YAML format); returns the new version."""
+        import json
+
+        return self._s.apply_json(json.dumps(definitions))
+
+    def get_historical_features(
+        self, entity_df: Any, features: Sequence[str], *, full_feature_names: bool = True
+    ) -> pa.Table:
+        return self._s.historical(to_table(entity_df), list(features), full_feature_names)
+
+    def materialize(self, views: Sequence[str], start: Any, end: Any) -> dict:
+        """Writes the latest row per key with event time in ``[start, end]``; returns rows per view."""
+        return dict(self._s.materialize(list(views), _us(start), _us(end)))
+
+    def get_online_features(
+        self,
+        entity_rows: Any,
+        features: Sequence[str],
+        *,
+        full_feature_names: bool = True,
+        now: Any = None,
+    ) -> pa.Table:
+        """Latest materialized features for the entity rows (nulls for missing/expired keys)."""
+        return self._s.online(
+            to_table(entity_rows), list(features), full_feature_names, None if now is None else _us(now)
+        )
