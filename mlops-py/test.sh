@@ -11,7 +11,7 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x "$PYVENV/bin/python" ]; then
     "$PYTHON" -m venv "$PYVENV"
 fi
-"$PYVENV/bin/pip" install -q 'maturin>=1.9.4,<2' pyarrow pytest numpy pandas
+"$PYVENV/bin/pip" install -q --disable-pip-version-check 'maturin>=1.9.4,<2' 'pyarrow==26.0.1' 'pytest>=8,<10' numpy pandas
 cd "$here"
 VIRTUAL_ENV="$PYVENV" PATH="$PYVENV/bin:$PATH" "$PYVENV/bin/maturin" develop
 "$PYVENV/bin/python" -m pytest "$here/tests" -q
