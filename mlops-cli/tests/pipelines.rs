@@ -336,17 +336,23 @@ fn readme_pipeline_runs_verbatim() {
     );
 }
 
-/// The README section shows exactly the commands `docs/pipeline.sh` runs.
+/// The pipeline sections of `docs/cli.md` and of the top README show exactly the
+/// commands `docs/pipeline.sh` runs (the test above runs that script verbatim).
 #[test]
 fn readme_block_matches_script() {
-    let md = read("docs/cli.md");
-    let start = md.find("```sh\n").unwrap() + 6;
-    let end = start + md[start..].find("```").unwrap();
-    let block: Vec<&str> = md[start..end].lines().collect();
     let script = read("docs/pipeline.sh");
     let commands: Vec<&str> = script
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#') && !l.starts_with("set "))
         .collect();
-    assert_eq!(block, commands);
+    for doc in ["docs/cli.md", "README.md"] {
+        let md = read(doc);
+        let marker = md
+            .find("register → gates → approve → promote → export")
+            .unwrap_or_else(|| panic!("{doc} has no pipeline section"));
+        let start = marker + md[marker..].find("```sh\n").unwrap() + 6;
+        let end = start + md[start..].find("```").unwrap();
+        let block: Vec<&str> = md[start..end].lines().collect();
+        assert_eq!(block, commands, "{doc}");
+    }
 }
