@@ -15,10 +15,8 @@
 
 use std::path::PathBuf;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
 #[tokio::main]
-async fn main() -> Result<(), BoxError> {
+async fn main() -> Result<(), examples::BoxError> {
     let root = std::env::args()
         .nth(1)
         .map(PathBuf::from)
@@ -28,28 +26,5 @@ async fn main() -> Result<(), BoxError> {
     }
     std::fs::create_dir_all(&root)?;
     let root = std::fs::canonicalize(&root)?;
-    println!(
-        "mlops-rs quickstart: everything goes under {}",
-        root.display()
-    );
-
-    println!("\n== 1. tracking");
-    let run = examples::tracking::demo(&root).await?;
-
-    println!("\n== 2. features");
-    let views = examples::features::demo(&root).await?;
-    println!("feature views used for training: {}", views.join(", "));
-
-    println!("\n== 3. monitor");
-    let gates = examples::monitor::demo()?;
-
-    println!("\n== 4. registry and promotion");
-    let manifest = examples::registry::demo(&root, Some(run), gates).await?;
-    println!("(manifest: {} bytes of YAML)", manifest.len());
-
-    println!("\n== 5. governance");
-    examples::governance::demo(&root).await?;
-
-    println!("\nquickstart finished: see {}", root.display());
-    Ok(())
+    examples::quickstart(&root).await
 }

@@ -9,7 +9,7 @@
 //! 3. alice requests a promotion; she claims the approver role, but the workflow
 //!    takes roles from the policy ([`PolicyApprovals`]), so only bob can approve;
 //!    bob approves and promotes through his own governed, audited registry;
-//! 4. the audit trail on `file://{root}/audit` is verified and printed.
+//! 4. the audit trail on `file://{root}/governance/audit` is verified and printed.
 //!
 //! The policy is `examples/policy.toml`, compiled in so the demo runs from any
 //! directory.
@@ -52,11 +52,11 @@ pub async fn demo(root: &std::path::Path) -> Result<(), Box<dyn std::error::Erro
     // alice claims the approver role; the policy is what counts.
     let alice = Principal::user("alice").with_roles(["ml-approver"]);
     let bob = Principal::user("bob");
-    let storage = Storage::from_url(&format!("file://{}/audit", root.display()))?;
+    let storage = Storage::from_url(&format!("file://{}/governance/audit", root.display()))?;
     let log = AuditLog::open(&storage).await?;
     let backend = Arc::new(
         EmbeddedRegistry::builder()
-            .with_url(format!("file://{}/registry", root.display()))
+            .with_url(format!("file://{}/governance/registry", root.display()))
             .build()?,
     );
     let as_alice = stack(&backend, &policy, &log, &alice);
@@ -91,7 +91,7 @@ pub async fn demo(root: &std::path::Path) -> Result<(), Box<dyn std::error::Erro
     let bobs_registry: Arc<dyn ModelRegistry> = Arc::new(as_bob);
     let promotions = Promotions::new(
         bobs_registry,
-        Storage::from_url(&format!("file://{}/ledger", root.display()))?,
+        Storage::from_url(&format!("file://{}/governance/ledger", root.display()))?,
     )
     .with_environments(envs)
     .with_authorizer(Arc::new(PolicyApprovals::new(policy.clone())));
@@ -150,8 +150,11 @@ mod tests {
     async fn demo_refuses_alice_and_leaves_a_verified_trail() {
         let root = tempfile::tempdir().unwrap();
         demo(root.path()).await.unwrap();
-        let storage =
-            Storage::from_url(&format!("file://{}/audit", root.path().display())).unwrap();
+        let storage = Storage::from_url(&format!(
+            "file://{}/governance/audit",
+            root.path().display()
+        ))
+        .unwrap();
         let log = AuditLog::open(&storage).await.unwrap();
         let report = log.verify().await.unwrap();
         assert!(report.is_clean());
