@@ -36,7 +36,10 @@ fn envs() -> Environments {
 
 /// dev (embedded file://) → remote: copy with verified digests and lineage,
 /// then staging → production through the workflow.
-async fn promote_through(remote: Arc<dyn ModelRegistry>) -> u64 {
+async fn promote_through(
+    remote: Arc<dyn ModelRegistry>,
+    mirror: Option<Arc<dyn mlops_registry::promotion::DeploymentMirror>>,
+) -> u64 {
     let dir = tempfile::tempdir().unwrap();
     let dev = EmbeddedRegistry::builder()
         .with_url(format!("file://{}", dir.path().display()))
@@ -75,7 +78,10 @@ async fn promote_through(remote: Arc<dyn ModelRegistry>) -> u64 {
         .unwrap();
     assert_eq!(&back[..], &[9u8; 2048][..]);
 
-    let promos = Promotions::new(remote.clone(), Storage::memory()).with_environments(envs());
+    let mut promos = Promotions::new(remote.clone(), Storage::memory()).with_environments(envs());
+    if let Some(m) = mirror {
+        promos = promos.with_mirror(m);
+    }
     for env in ["staging", "production"] {
         let req = promos
             .request(&m, copied.version, env, &ci, "release")
@@ -119,21 +125,14 @@ async fn sagemaker_promotion_end_to_end() {
             .build()
             .unwrap(),
     );
-    let version = promote_through(sm.clone()).await;
-    // production approval mirrored onto ModelApprovalStatus
+    let mirror = Arc::new(mlops_registry::sagemaker::ApprovalMirror::new(sm.clone()));
+    let version = promote_through(sm.clone(), Some(mirror)).await;
+    // production approval mirrored onto ModelApprovalStatus by the workflow itself
     let models = sm.all_models().await.unwrap();
     let m = models
         .iter()
         .find(|x| x.name.as_str().ends_with("-promo") && x.latest_version == Some(version))
         .unwrap();
-    sm.set_approval(
-        &m.name,
-        version,
-        ApprovalStatus::Approved,
-        "promoted to production",
-    )
-    .await
-    .unwrap();
     assert_eq!(
         sm.approval(&m.name, version).await.unwrap(),
         Some(ApprovalStatus::Approved)
@@ -157,7 +156,7 @@ async fn vertex_promotion_end_to_end() {
         })
         .build()
         .unwrap();
-    promote_through(Arc::new(vx)).await;
+    promote_through(Arc::new(vx), None).await;
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
 

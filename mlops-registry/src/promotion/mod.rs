@@ -96,6 +96,22 @@ pub struct Promotions {
     ledger: PromotionLedger,
     envs: Environments,
     authorizer: Arc<dyn Authorizer>,
+    mirrors: Vec<Arc<dyn DeploymentMirror>>,
+}
+
+/// Mirrors a recorded deployment onto a field a backend has natively, beyond aliases
+/// (e.g. SageMaker's `ModelApprovalStatus`, through `sagemaker::ApprovalMirror`).
+///
+/// Called after the ledger recorded the deployment and the alias was synced, for every
+/// promotion and rollback; an error fails the call (the ledger already holds the
+/// deployment, so calling [`Promotions::sync_alias`]-style repair again is safe).
+#[async_trait::async_trait]
+pub trait DeploymentMirror: std::fmt::Debug + Send + Sync + 'static {
+    /// Mirrors `deployment`.
+    ///
+    /// # Errors
+    /// The backend's errors.
+    async fn mirror(&self, deployment: &Deployment) -> Result<()>;
 }
 
 impl Promotions {
@@ -107,7 +123,14 @@ impl Promotions {
             ledger: PromotionLedger::new(ledger),
             envs: Environments::default(),
             authorizer: Arc::new(TrustPrincipalRoles),
+            mirrors: Vec::new(),
         }
+    }
+
+    /// Adds a mirror called after every deployment (see [`DeploymentMirror`]).
+    pub fn with_mirror(mut self, m: Arc<dyn DeploymentMirror>) -> Self {
+        self.mirrors.push(m);
+        self
     }
 
     /// Uses these environments.
@@ -547,6 +570,9 @@ impl Promotions {
             )
             .await?;
         self.sync_alias(model, env).await?;
+        for m in &self.mirrors {
+            m.mirror(&d).await?;
+        }
         tracing::info!(model = %model, env, version, "deployed");
         Ok(d)
     }

@@ -8,7 +8,7 @@
 //! | version | versioned model package (`…/model-package/<group>/<n>`) |
 //! | version fields | a record blob + `CustomerMetadataProperties` (see [`wire`]) |
 //! | artifacts | content-addressed blobs in S3 through object_store (+ `ModelDataUrl`) |
-//! | production approval | `ModelApprovalStatus` ([`SageMakerRegistry::set_approval`]) |
+//! | production approval | `ModelApprovalStatus`, set by the workflow through [`ApprovalMirror`] (or [`SageMakerRegistry::set_approval`]) |
 //! | aliases | not native: the promotion ledger keeps them (`Unsupported` here) |
 //!
 //! Wire: AWS JSON 1.1 ([`client`]), SigV4 on every attempt ([`SigV4Signer`]),
@@ -32,11 +32,13 @@
 mod builder;
 pub mod client;
 pub mod credentials;
+mod mirror;
 mod sigv4;
 pub mod wire;
 
 pub use builder::{ENV_VARS, SageMakerConfigKey, SageMakerRegistryBuilder};
 pub use credentials::{AssumeRole, AwsCredentials};
+pub use mirror::ApprovalMirror;
 pub use sigv4::SigV4Signer;
 
 use crate::artifacts::ArtifactStore;
