@@ -139,6 +139,22 @@ pub struct ModelVersion {
     pub updated_at: DateTime<Utc>,
 }
 
+impl ModelVersion {
+    /// The blob of the artifact at `path` in this version's manifest.
+    ///
+    /// # Errors
+    /// `ArtifactNotFound` naming model, version and path.
+    pub fn artifact(&self, path: &ArtifactPath) -> Result<mlops_core::BlobRef> {
+        self.artifacts.get(path.as_str()).copied().ok_or_else(|| {
+            crate::error::Error::ArtifactNotFound {
+                model: self.model.to_string(),
+                version: self.version,
+                path: path.to_string(),
+            }
+        })
+    }
+}
+
 /// Options for [`ModelRegistry::create_model_opts`](crate::ModelRegistry::create_model_opts).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateModelOptions {

@@ -536,14 +536,7 @@ impl ModelRegistry for EmbeddedRegistry {
         path: &ArtifactPath,
     ) -> Result<Bytes> {
         let v = self.get_version(name, version).await?;
-        let blob = *v
-            .artifacts
-            .get(path.as_str())
-            .ok_or_else(|| Error::ArtifactNotFound {
-                model: name.to_string(),
-                version,
-                path: path.to_string(),
-            })?;
+        let blob = v.artifact(path)?;
         self.inner.artifacts.get(name, path, &blob).await
     }
 }

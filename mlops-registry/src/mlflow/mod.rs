@@ -635,15 +635,7 @@ impl ModelRegistry for MlflowRegistry {
         path: &ArtifactPath,
     ) -> Result<Bytes> {
         let v = self.get_version(name, version).await?;
-        let blob =
-            v.artifacts
-                .get(path.as_str())
-                .copied()
-                .ok_or_else(|| Error::ArtifactNotFound {
-                    model: name.to_string(),
-                    version,
-                    path: path.to_string(),
-                })?;
+        let blob = v.artifact(path)?;
         let bytes = self
             .client
             .download_artifact(&v.artifact_uri, path.as_str())

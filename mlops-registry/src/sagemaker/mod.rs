@@ -706,15 +706,7 @@ impl ModelRegistry for SageMakerRegistry {
         path: &ArtifactPath,
     ) -> Result<Bytes> {
         let v = self.get_version(name, version).await?;
-        let blob =
-            v.artifacts
-                .get(path.as_str())
-                .copied()
-                .ok_or_else(|| Error::ArtifactNotFound {
-                    model: name.to_string(),
-                    version,
-                    path: path.to_string(),
-                })?;
+        let blob = v.artifact(path)?;
         self.artifacts.get(name, path, &blob).await
     }
 }
