@@ -2,9 +2,12 @@
 # Registry benchmark beside its peer, in one run:
 #   1. MLflow's Python client on its default sqlite store, case d of
 #      ../shared/tools/mlflow_peer_bench.py: create_model_version x 200 (median of --reps).
-#   2. Our criterion bench (release): 200 versions on embedded file://, and alias resolve
-#      beside a raw object-store get of the same key.
+#   2. Our criterion bench (release): 200 versions on embedded file:// (metadata only, as
+#      the peer does, and with a 1 KiB artifact each), beside the floor of 200 raw durable
+#      create-only puts; alias resolve beside a raw object-store get of the same key.
 # Prints the ratios. Target (issue 4): 200 versions >= 20x faster than MLflow -> sqlite.
+# With fsync on, every durable put costs this disk's flush latency (two flushes: file and
+# directory); the raw-put floor shows how much of our time that is.
 #
 # Usage: benches/run-registry-peer.sh [criterion args...]
 #   MLFLOW_PEER_BENCH  path of mlflow_peer_bench.py (default: ../shared/tools/ beside the repo)
@@ -53,9 +56,14 @@ for name in ["ours_file_200_versions_metadata", "ours_file_200_versions_1kib_art
         ok &= meets
     print(f"  {name:44s}: {t:8.3f} s  = {ratio:6.1f}x faster  "
           f"[target >= 20x: {'met' if meets else 'MISSED'}]")
+for name in ["baseline_raw_create_put_200", "baseline_raw_create_put_200_nofsync"]:
+    t = est("registry_create", name)
+    print(f"  {name:44s}: {t:8.3f} s  = {mlflow / t:6.1f}x MLflow (the floor: one durable put per version)")
 res = est("registry_resolve", "ours_resolve_alias_file")
 raw = est("registry_resolve", "baseline_raw_get_version_record_file")
+miss = est("registry_resolve", "baseline_raw_get_missing_key_file")
 print(f"  alias resolve p50 (criterion median)        : {res * 1e6:8.1f} us")
 print(f"  raw object-store get, same key, p50         : {raw * 1e6:8.1f} us  (resolve = {res / raw:.2f}x raw get)")
+print(f"  raw object-store get, missing key, p50      : {miss * 1e6:8.1f} us  (the one read a warm resolve makes)")
 print("all targets met" if ok else "SOME TARGETS MISSED")
 PY

@@ -4,12 +4,16 @@
 //! - `registry_create/*`: 200 versions of one model created one after another into a fresh
 //!   `file://` registry (fsync on, the durable default), timed without the setup. Two shapes:
 //!   metadata only (run lineage, like MLflow's `create_model_version(name, source, run_id)`)
-//!   and with a 1 KiB artifact each (blob store + serving tree). The peer is MLflow's client
-//!   on its default sqlite store (`tools/mlflow_peer_bench.py` case d), run by
-//!   `benches/run-registry-peer.sh`. Target: ≥ 20× faster. Each shape also runs with
-//!   `fsync=false` to show how much of the time is the disk's flush latency.
+//!   and with a 1 KiB artifact each (its blob, then the record). The peer is MLflow's
+//!   client on its default sqlite store (`tools/mlflow_peer_bench.py` case d: no artifact
+//!   upload, `source` is a run URI), run by `benches/run-registry-peer.sh`. Target: ≥ 20×
+//!   faster. Each shape also runs with `fsync=false` to show how much of the time is the
+//!   disk's flush latency, and beside the floor: `baseline_raw_create_put_200*` is 200
+//!   create-only puts of a version-record-sized object on the same store (one durable
+//!   put per version, the least a durable create can write).
 //! - `registry_resolve/*`: `resolve_alias` on a model with 200 versions beside a raw
-//!   object-store `get` of the same version record key (the floor: one read).
+//!   object-store `get` of the same version record key (the floor: one read), and a raw
+//!   `get` of a missing key (the one read a warm resolve makes: the freshness probe).
 //!
 //! Run with `benches/run-registry-peer.sh`, which also runs the MLflow peer and prints ratios.
 
@@ -73,6 +77,36 @@ async fn create_200(artifact: bool, fsync: bool) -> Duration {
     t.elapsed()
 }
 
+/// 200 create-only puts of a record-sized payload: the floor of one durable put per version.
+async fn raw_puts_200(fsync: bool) -> Duration {
+    use mlops_core::object_store::{PutMode, PutOptions};
+    let dir = bench_dir();
+    let reg = registry(dir.path(), fsync);
+    let store = reg.storage().store().clone();
+    let payload = vec![b'x'; 600];
+    // the directory exists beforehand, as the versions directory does in the registry
+    store
+        .put(
+            &reg.storage().path("raw/0").unwrap(),
+            payload.clone().into(),
+        )
+        .await
+        .unwrap();
+    let t = Instant::now();
+    for i in 1..=VERSIONS {
+        let key = reg.storage().path(&format!("raw/{i:020}")).unwrap();
+        store
+            .put_opts(
+                &key,
+                payload.clone().into(),
+                PutOptions::from(PutMode::Create),
+            )
+            .await
+            .unwrap();
+    }
+    t.elapsed()
+}
+
 fn bench_create(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -93,6 +127,20 @@ fn bench_create(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     total += create_200(artifact, fsync).await;
+                }
+                total
+            });
+        });
+    }
+    for (name, fsync) in [
+        ("baseline_raw_create_put_200", true),
+        ("baseline_raw_create_put_200_nofsync", false),
+    ] {
+        g.bench_function(name, |b| {
+            b.to_async(&rt).iter_custom(|iters| async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    total += raw_puts_200(fsync).await;
                 }
                 total
             });
@@ -119,6 +167,8 @@ fn bench_resolve(c: &mut Criterion) {
         reg.set_alias(&m, &alias, 150).await.unwrap();
         reg.version_key(&m, 150).unwrap()
     });
+    // a key in the same directory that does not exist
+    let missing = reg.version_key(&m, VERSIONS + 1_000).unwrap();
     let store = reg.storage().store().clone();
     let mut g = c.benchmark_group("registry_resolve");
     g.sample_size(50);
@@ -133,6 +183,12 @@ fn bench_resolve(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async {
             let got = store.get(&key).await.unwrap().bytes().await.unwrap();
             black_box(got.len())
+        });
+    });
+    g.bench_function("baseline_raw_get_missing_key_file", |b| {
+        b.to_async(&rt).iter(|| async {
+            let got = store.get(&missing).await;
+            black_box(got.is_err())
         });
     });
     g.finish();

@@ -4,13 +4,17 @@
 //! The one place that knows how artifact bytes are laid out. Below the registry
 //! prefix:
 //!
-//! - `blobs/<2 hex>/<64 hex>`: every file and the manifest itself, as
-//!   [`BlobStore`] blobs (deduplicated across versions, verified on read). The
-//!   source of truth for downloads.
+//! - `blobs/<2 hex>/<64 hex>`: every file as a [`BlobStore`] blob (deduplicated
+//!   across versions, verified on read): the source of truth for downloads. The
+//!   remote backends, which keep only a manifest digest, store the manifest as a
+//!   blob too ([`ArtifactStore::put_all`]); the embedded backend keeps it in the
+//!   version record ([`ArtifactStore::put_files`]).
 //! - `models/<model>/artifacts/<manifest-hex>/<path>`: the same files as a plain
 //!   directory tree — what KServe's `storageUri` downloads. Made by server-side
 //!   copies of the blobs (hard links on `file://`), create-only, so no bytes pass
-//!   through this process twice.
+//!   through this process twice ([`ArtifactStore::lay_out_tree`]): at creation by
+//!   the remote backends, when an alias first names the version (every promotion
+//!   sets one) by the embedded backend.
 
 use crate::error::{Error, Result};
 use bytes::Bytes;
@@ -30,6 +34,7 @@ pub(crate) struct ArtifactStore {
     blobs: BlobStore,
     /// Manifest blobs this handle stored or saw stored. Blobs are immutable and
     /// never deleted, so a known digest needs no `HEAD` before the next put.
+    #[cfg_attr(not(any(feature = "sagemaker", feature = "vertex")), allow(dead_code))]
     known_manifests: Arc<std::sync::Mutex<std::collections::HashSet<Digest>>>,
 }
 
@@ -46,13 +51,9 @@ impl ArtifactStore {
         format!("models/{model}/artifacts/{}", manifest.to_hex())
     }
 
-    /// Stores every file (up to 8 at once) and the manifest as blobs, lays out the
-    /// serving tree, and returns the manifest.
-    pub(crate) async fn put_all(
-        &self,
-        model: &ModelName,
-        files: &[(ArtifactPath, Bytes)],
-    ) -> Result<Manifest> {
+    /// Stores every file (up to 8 at once) as a blob and returns their manifest.
+    /// Nothing else is written: the manifest itself is the caller's to keep.
+    pub(crate) async fn put_files(&self, files: &[(ArtifactPath, Bytes)]) -> Result<Manifest> {
         let blobs = self.blobs.clone();
         let stored: Vec<(ArtifactPath, BlobRef)> =
             futures::stream::iter(files.iter().cloned().map(move |(p, b)| {
@@ -66,19 +67,18 @@ impl ArtifactStore {
         for (p, blob) in stored {
             manifest.insert(p, blob)?;
         }
-        let dir = Self::dir(model, &manifest.digest());
-        let mut copies = Vec::with_capacity(manifest.len());
-        for (p, blob) in manifest.iter() {
-            copies.push((
-                self.blobs.key(&blob.digest),
-                self.storage.path(&format!("{dir}/{p}"))?,
-            ));
-        }
-        let store = self.storage.store().clone();
-        let tree = futures::stream::iter(copies)
-            .map(move |(from, to)| copy_create(store.clone(), from, to))
-            .buffer_unordered(8)
-            .try_collect::<Vec<()>>();
+        Ok(manifest)
+    }
+
+    /// Stores every file and the manifest as blobs, lays out the serving tree, and
+    /// returns the manifest (for backends that keep only the manifest digest).
+    #[cfg_attr(not(any(feature = "sagemaker", feature = "vertex")), allow(dead_code))] // the remote backends
+    pub(crate) async fn put_all(
+        &self,
+        model: &ModelName,
+        files: &[(ArtifactPath, Bytes)],
+    ) -> Result<Manifest> {
+        let manifest = self.put_files(files).await?;
         // The manifest blob and the serving tree are independent: write them at once
         // (on file:// each write waits for its own fsync).
         let digest = manifest.digest();
@@ -95,10 +95,30 @@ impl ArtifactStore {
                 }
                 Ok::<_, Error>(())
             },
-            tree
+            self.lay_out_tree(model, &manifest)
         )?;
         known().insert(digest);
         Ok(manifest)
+    }
+
+    /// Lays out the serving tree of `manifest` (files already stored as blobs):
+    /// server-side, create-only copies, so it is safe to repeat and to race.
+    pub(crate) async fn lay_out_tree(&self, model: &ModelName, manifest: &Manifest) -> Result<()> {
+        let dir = Self::dir(model, &manifest.digest());
+        let mut copies = Vec::with_capacity(manifest.len());
+        for (p, blob) in manifest.iter() {
+            copies.push((
+                self.blobs.key(&blob.digest),
+                self.storage.path(&format!("{dir}/{p}"))?,
+            ));
+        }
+        let store = self.storage.store().clone();
+        futures::stream::iter(copies)
+            .map(move |(from, to)| copy_create(store.clone(), from, to))
+            .buffer_unordered(8)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
     }
 
     /// The directory URI of a manifest's serving tree.

@@ -122,6 +122,10 @@ pub struct ModelVersion {
     /// The manifest's digest: the version's content identity.
     pub manifest_digest: Digest,
     /// Where the artifact tree lives (a directory URI; `storageUri` for serving).
+    /// The embedded backend lays the tree out when an alias first names the version
+    /// (every promotion sets one), or on
+    /// [`EmbeddedRegistry::lay_out_serving_tree`](crate::EmbeddedRegistry::lay_out_serving_tree);
+    /// downloads through the registry never need it.
     pub artifact_uri: String,
     /// Where it came from.
     pub lineage: LineageRef,

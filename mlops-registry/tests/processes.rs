@@ -251,9 +251,13 @@ async fn sigkill_mid_create_leaves_nothing_and_retry_succeeds() {
     child.kill().unwrap(); // SIGKILL on Unix
     let status = child.wait().unwrap();
     assert!(!status.success());
-    // The artifacts were written, but no version is visible.
-    let artifacts = tmp.path().join("registry/models/fraud/artifacts");
-    assert!(artifacts.exists(), "the child got as far as its artifacts");
+    // The artifact blob was written, but no version is visible.
+    let blob = tmp.path().join(format!(
+        "registry/{}",
+        mlops_core::blob::BlobStore::new(&Storage::memory())
+            .key(&mlops_core::Digest::of(b"half-made"))
+    ));
+    assert!(blob.exists(), "the child got as far as its artifact blob");
     let e = reg.get_version(&model(), 1).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     assert_eq!(e.to_string(), "model fraud has no version 1");

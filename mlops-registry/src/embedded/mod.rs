@@ -6,15 +6,20 @@
 //! |---|---|
 //! | `models/<m>/events/<seq:020>` | one change to the model (create, update, alias, delete, ...) |
 //! | `models/<m>/versions/<n:020>` | version `n`'s immutable record, written last |
-//! | `blobs/<2 hex>/<64 hex>` | artifact files and manifests in core's blob store (verified reads) |
-//! | `models/<m>/artifacts/<manifest-hex>/<path>` | the serving tree: server-side copies of the blobs |
+//! | `blobs/<2 hex>/<64 hex>` | artifact files in core's blob store (verified reads) |
+//! | `models/<m>/artifacts/<manifest-hex>/<path>` | the serving tree: server-side copies of the blobs, laid out when an alias first names the version |
 //!
 //! Version numbers are allocated by creating `versions/<n>` if absent
 //! ([`SeqLog`]): concurrent writers, on one machine or many, get 1..n without
 //! gaps or duplicates. Artifacts are written before the record, so a writer
 //! killed mid-create leaves only unreferenced artifact bytes, never a visible
-//! half-made version. Mutable state is the fold of the event log; each process
-//! caches the fold and reads only new events.
+//! half-made version. The record carries the artifact manifest, so creating a
+//! version writes its files' blobs and one record, nothing else.
+//!
+//! Mutable state is the fold of the event log; each process caches the fold.
+//! The log has no gaps, so the cache is current exactly when the event after
+//! its last one is absent: one read of that key (no listing) checks it, and
+//! only new events are listed and read.
 
 mod builder;
 pub(crate) mod state;
@@ -124,6 +129,42 @@ impl EmbeddedRegistry {
         &self.inner.storage
     }
 
+    /// Lays out version `n`'s serving tree (the directory its `artifact_uri`
+    /// names, what KServe's `storageUri` downloads) and returns its URI.
+    /// [`set_alias`](ModelRegistry::set_alias) does this already, so every
+    /// promoted version has its tree; call it to serve a version without an alias.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> mlops_registry::Result<()> {
+    /// use mlops_core::{Principal, path::ArtifactPath};
+    /// use mlops_core::object_store::ObjectStoreExt;
+    /// use mlops_registry::{EmbeddedRegistry, ModelRegistry, NewModelVersion, RegistryExt};
+    /// let reg = EmbeddedRegistry::builder().with_url("memory://").build()?;
+    /// let m = "fraud".parse()?;
+    /// reg.create_model(&m).await?;
+    /// let nv = NewModelVersion::new(&Principal::user("ci"))
+    ///     .with_artifact(ArtifactPath::new("model.bin")?, "w");
+    /// let v = reg.create_version(&m, nv).await?;
+    /// let uri = reg.lay_out_serving_tree(&m, v.version).await?;
+    /// assert_eq!(uri, v.artifact_uri);
+    /// let key = reg.storage().path(&format!("models/fraud/artifacts/{}/model.bin",
+    ///     v.manifest_digest.to_hex()))?;
+    /// let got = reg.storage().store().get(&key).await.unwrap().bytes().await.unwrap();
+    /// assert_eq!(&got[..], b"w");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `ModelNotFound`, `VersionNotFound`; store failures.
+    pub async fn lay_out_serving_tree(&self, name: &ModelName, n: u64) -> Result<String> {
+        let v = self.get_version(name, n).await?;
+        self.inner
+            .artifacts
+            .lay_out_tree(name, &v.artifacts)
+            .await?;
+        Ok(v.artifact_uri)
+    }
+
     /// The object store key of version `n`'s record (for benchmarks and tools).
     ///
     /// # Errors
@@ -146,16 +187,25 @@ impl EmbeddedRegistry {
     }
 
     /// The model's state with every event up to now folded in.
+    ///
+    /// Costs one read when the cached fold is current: event numbers have no
+    /// gaps (each writer claims the lowest number it has not seen taken, and
+    /// events are never deleted), so "event `last + 1` is absent" means no event
+    /// after `last` exists. Only when it is present are the rest listed and read.
     async fn refresh(&self, name: &ModelName) -> Result<ModelState> {
         let log = self.log(name, "events")?;
         let mut st = lock(&self.inner.states)
             .get(name)
             .cloned()
             .unwrap_or_default();
-        let new = log.read_from(st.last_seq + 1).await?;
-        if new.is_empty() {
-            return Ok(st);
-        }
+        let next = st.last_seq + 1;
+        let first = match log.get(next).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(st),
+            Err(e) => return Err(e.into()),
+        };
+        let mut new = vec![(next, first)];
+        new.extend(log.read_from(next + 1).await?);
         for (seq, bytes) in new {
             let ev: ModelEvent = serde_json::from_slice(&bytes)
                 .map_err(|e| corrupt(format!("{name} event {seq}"), e))?;
@@ -383,8 +433,9 @@ impl ModelRegistry for EmbeddedRegistry {
     async fn create_version(&self, name: &ModelName, new: NewModelVersion) -> Result<ModelVersion> {
         new.validate()?;
         let st = self.live(name).await?;
-        // Artifacts first: until the record below exists, nothing is visible.
-        let artifacts = self.inner.artifacts.put_all(name, &new.artifacts).await?;
+        // Artifacts first: until the record below exists, nothing is visible. The
+        // record holds the manifest; the serving tree waits for an alias.
+        let artifacts = self.inner.artifacts.put_files(&new.artifacts).await?;
         let digest = artifacts.digest();
         let rec = VersionRecord {
             artifact_uri: self.inner.artifacts.uri(name, &digest),
@@ -485,7 +536,13 @@ impl ModelRegistry for EmbeddedRegistry {
 
     async fn set_alias(&self, name: &ModelName, alias: &Alias, version: u64) -> Result<()> {
         let st = self.live(name).await?;
-        self.version_in(&st, name, version).await?;
+        let v = self.version_in(&st, name, version).await?;
+        // An aliased version is one to serve: its tree exists before the alias does
+        // (create-only copies, so repeating this is cheap and safe).
+        self.inner
+            .artifacts
+            .lay_out_tree(name, &v.artifacts)
+            .await?;
         if st.aliases.get(alias) == Some(&version) {
             return Ok(());
         }
