@@ -13,6 +13,9 @@
 #   MLFLOW_PEER_BENCH  path of mlflow_peer_bench.py (default: ../shared/tools/ beside the repo)
 #   PEER_REPS          MLflow repetitions (default 3)
 #   CARGO_TARGET_DIR   honoured; criterion's results are read from $CARGO_TARGET_DIR/criterion
+#   BENCH_BIN          an already built bench executable to run instead of `cargo bench`
+#                      (`cargo bench -p benches --bench registry --no-run` prints its path),
+#                      so a busy shared target dir's lock does not delay our half of the run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -27,8 +30,13 @@ echo "== peer: MLflow client -> sqlite (case d, ${reps} reps)" >&2
 python3 "$peer" --tracking-uri "sqlite:///$work/mlflow.db" --local none --cases d \
   --versions 200 --reps "$reps" --json "$work/peer.json"
 
-echo "== ours: cargo bench -p benches --bench registry" >&2
-cargo bench -p benches --bench registry -- "$@"
+if [ -n "${BENCH_BIN:-}" ]; then
+  echo "== ours: $BENCH_BIN --bench" >&2
+  CARGO_TARGET_DIR="$target" "$BENCH_BIN" --bench "$@"
+else
+  echo "== ours: cargo bench -p benches --bench registry" >&2
+  cargo bench -p benches --bench registry -- "$@"
+fi
 
 python3 - "$target/criterion" "$work/peer.json" <<'PY'
 import json, os, statistics, sys
