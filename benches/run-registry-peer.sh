@@ -53,20 +53,30 @@ print()
 print(f"registry figures (mlflow {peer['meta']['mlflow']}, {peer['meta']['cpus']} CPUs)")
 print(f"  MLflow client -> sqlite, 200 versions       : {mlflow:8.3f} s  (median of {len(d)}: "
       + ", ".join(f"{x:.2f}" for x in d) + ")")
+# The comparable shape is metadata only: the peer's create_model_version(name, source, run_id)
+# records a source URI and uploads nothing (MLflow copies files only on Databricks). The
+# artifact shapes do more than the peer (a 1 KiB blob upload before each record).
 ok = True
-for name in ["ours_file_200_versions_metadata", "ours_file_200_versions_1kib_artifact",
-             "ours_file_nofsync_200_versions_metadata",
-             "ours_file_nofsync_200_versions_1kib_artifact"]:
+for name, comparable in [("ours_file_200_versions_metadata", True),
+                         ("ours_file_200_versions_1kib_artifact", False),
+                         ("ours_file_nofsync_200_versions_metadata", False),
+                         ("ours_file_nofsync_200_versions_1kib_artifact", False)]:
     t = est("registry_create", name)
     ratio = mlflow / t
     meets = ratio >= 20
-    if "nofsync" not in name:
+    if comparable:
         ok &= meets
-    print(f"  {name:44s}: {t:8.3f} s  = {ratio:6.1f}x faster  "
-          f"[target >= 20x: {'met' if meets else 'MISSED'}]")
+        verdict = f"[target >= 20x: {'met' if meets else 'MISSED'}]"
+    elif "artifact" in name:
+        verdict = "(+ a blob upload per version: more work than the peer)"
+    else:
+        verdict = "(fsync off: less durable than the peer)"
+    print(f"  {name:44s}: {t:8.3f} s  = {ratio:6.1f}x faster  {verdict}")
 for name in ["baseline_raw_create_put_200", "baseline_raw_create_put_200_nofsync"]:
     t = est("registry_create", name)
-    print(f"  {name:44s}: {t:8.3f} s  = {mlflow / t:6.1f}x MLflow (the floor: one durable put per version)")
+    what = "one create-only put per version, fsync off" if "nofsync" in name else \
+        "one durable create-only put per version"
+    print(f"  {name:44s}: {t:8.3f} s  = {mlflow / t:6.1f}x MLflow (the floor: {what})")
 res = est("registry_resolve", "ours_resolve_alias_file")
 raw = est("registry_resolve", "baseline_raw_get_version_record_file")
 miss = est("registry_resolve", "baseline_raw_get_missing_key_file")

@@ -3,8 +3,9 @@
 //!
 //! - `registry_create/*`: 200 versions of one model created one after another into a fresh
 //!   `file://` registry (fsync on, the durable default), timed without the setup. Two shapes:
-//!   metadata only (run lineage, like MLflow's `create_model_version(name, source, run_id)`)
-//!   and with a 1 KiB artifact each (its blob, then the record). The peer is MLflow's
+//!   metadata only (run lineage, like MLflow's `create_model_version(name, source, run_id)`:
+//!   the comparable shape, since the peer uploads nothing) and with a 1 KiB artifact each
+//!   (its blob, then the record: more work than the peer). The peer is MLflow's
 //!   client on its default sqlite store (`tools/mlflow_peer_bench.py` case d: no artifact
 //!   upload, `source` is a run URI), run by `benches/run-registry-peer.sh`. Target: ≥ 20×
 //!   faster. Each shape also runs with `fsync=false` to show how much of the time is the
