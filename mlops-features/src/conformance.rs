@@ -3,7 +3,7 @@
 //! Each check uses fresh random view names, asserts values, and deletes what it wrote.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is the report
 
-use crate::online::{OnlineRow, OnlineStore};
+use crate::online::{OnlineRow, OnlineStore, RowSink, StoredRow};
 
 fn row(key: &[u8], ev: i64, cr: i64, v: &str) -> OnlineRow {
     OnlineRow {
@@ -104,6 +104,60 @@ pub async fn bulk_read(s: &dyn OnlineStore) {
     s.delete_view(&v).await.unwrap();
 }
 
+/// Copies what [`OnlineStore::read_into`] hands over.
+struct Copied(Vec<Option<(i64, i64, Vec<u8>)>>);
+
+impl RowSink for Copied {
+    fn push(&mut self, row: Option<StoredRow<'_>>) {
+        self.0
+            .push(row.map(|r| (r.event_ts, r.created_ts, r.value.to_vec())));
+    }
+}
+
+/// `read_into` hands over exactly what `read` returns: once per key, in key order (also
+/// for a view never written and for repeated keys).
+pub async fn read_into_matches_read(s: &dyn OnlineStore) {
+    let v = view();
+    let mut never = Copied(Vec::new());
+    s.read_into(&v, &[b"a", b"b"], &mut never).await.unwrap();
+    assert_eq!(never.0, vec![None, None]);
+    let rows: Vec<OnlineRow> = (0..300u32)
+        .map(|i| {
+            row(
+                &i.to_be_bytes(),
+                i64::from(i),
+                -i64::from(i),
+                &format!("v{i}"),
+            )
+        })
+        .collect();
+    s.write(&v, rows).await.unwrap();
+    let keys: Vec<Vec<u8>> = (0..600u32)
+        .rev()
+        .chain([7, 7])
+        .map(|i| i.to_be_bytes().to_vec())
+        .collect();
+    let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+    let mut got = Copied(Vec::new());
+    s.read_into(&v, &refs, &mut got).await.unwrap();
+    let want: Vec<Option<(i64, i64, Vec<u8>)>> = s
+        .read(&v, &keys)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.map(|r| (r.event_ts, r.created_ts, r.value.to_vec())))
+        .collect();
+    assert_eq!(got.0.len(), 602);
+    assert_eq!(got.0, want);
+    assert_eq!(got.0[599], Some((0, 0, b"v0".to_vec())));
+    assert_eq!(got.0[601], Some((7, -7, b"v7".to_vec())));
+    assert!(got.0[..300].iter().all(Option::is_none));
+    let mut none = Copied(Vec::new());
+    s.read_into(&v, &[], &mut none).await.unwrap();
+    assert!(none.0.is_empty());
+    s.delete_view(&v).await.unwrap();
+}
+
 /// Runs every check.
 pub async fn run_all(s: &dyn OnlineStore) {
     missing_keys_are_none(s).await;
@@ -111,4 +165,5 @@ pub async fn run_all(s: &dyn OnlineStore) {
     views_are_independent(s).await;
     watermarks_are_monotonic(s).await;
     bulk_read(s).await;
+    read_into_matches_read(s).await;
 }

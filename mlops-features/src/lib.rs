@@ -50,7 +50,7 @@ pub use online::embedded::{EmbeddedOnlineStore, EmbeddedOnlineStoreBuilder};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use online::redis::{RedisOnlineStore, RedisOnlineStoreBuilder};
-pub use online::{Capabilities, OnlineRow, OnlineStore};
+pub use online::{Capabilities, OnlineRow, OnlineStore, RowSink, StoredRow};
 pub use store::{FeatureStore, MaterializeReport, OnlineOptions};
 pub use types::{FeatureRef, SourceLocation, ValueType};
 

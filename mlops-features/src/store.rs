@@ -5,7 +5,8 @@ use crate::definitions::{Definitions, DefinitionsDiff, FeatureView};
 use crate::error::{Error, Result};
 use crate::offline::asof::{latest_per_key, to_micros};
 use crate::offline::{HistoricalOptions, get_historical_features, parquet::read_columns};
-use crate::online::codec::{decode_columns, encode_key, encode_values, to_declared};
+use crate::online::codec::{encode_key, encode_values, to_declared};
+use crate::online::read::read_features;
 use crate::online::{OnlineRow, OnlineStore};
 use crate::types::{FeatureRef, ValueType};
 use arrow::array::{ArrayRef, RecordBatch};
@@ -326,23 +327,22 @@ impl FeatureStore {
                     Ok((to_declared(&k.name, a, k.value_type)?, k.value_type))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let encoded: Vec<Option<Vec<u8>>> = (0..entity.num_rows())
-                .map(|i| encode_key(&cols, i))
-                .collect();
-            let present: Vec<Vec<u8>> = encoded.iter().flatten().cloned().collect();
-            let rows = online.read(&v.name, &present).await?;
             let ttl_us = v.ttl_seconds.saturating_mul(1_000_000) as i64;
-            let mut it = rows.into_iter();
-            let stored: Vec<Option<OnlineRow>> = encoded
-                .iter()
-                .map(|k| k.as_ref().and_then(|_| it.next().flatten()))
-                .map(|r| r.filter(|r| ttl_us <= 0 || r.event_ts >= now.saturating_sub(ttl_us)))
-                .collect();
-            let values: Vec<Option<&[u8]>> = stored
-                .iter()
-                .map(|r| r.as_ref().map(|r| &r.value[..]))
-                .collect();
-            for ((name, vt), col) in wanted.iter().zip(decode_columns(&values, &wanted)) {
+            let min_event_ts = if ttl_us > 0 {
+                now.saturating_sub(ttl_us)
+            } else {
+                i64::MIN
+            };
+            let read = read_features(
+                online,
+                &v.name,
+                &cols,
+                entity.num_rows(),
+                &wanted,
+                min_event_ts,
+            )
+            .await?;
+            for ((name, vt), col) in wanted.iter().zip(read) {
                 let out = if opts.full_feature_names {
                     format!("{}__{name}", v.name)
                 } else {

@@ -1,7 +1,7 @@
 //! Governance and audit layers for [`OnlineStore`].
 
 use crate::error::Result;
-use crate::online::{Capabilities, OnlineRow, OnlineStore};
+use crate::online::{Capabilities, OnlineRow, OnlineStore, RowSink};
 use async_trait::async_trait;
 use mlops_core::audit::AuditLog;
 use mlops_core::layer::{AuditSink, Guard, canonical, scoped};
@@ -89,6 +89,11 @@ impl<T: OnlineStore> OnlineStore for Governed<T> {
     async fn read(&self, view: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<OnlineRow>>> {
         self.check("read", view).await?;
         self.inner.read(view, keys).await
+    }
+    async fn read_into(&self, view: &str, keys: &[&[u8]], sink: &mut dyn RowSink) -> Result<()> {
+        // The same permission as `read`: it is the same read, handed over without copies.
+        self.check("read", view).await?;
+        self.inner.read_into(view, keys, sink).await
     }
     async fn set_watermark(&self, view: &str, ts: i64) -> Result<()> {
         self.check("set_watermark", view).await?;
@@ -201,6 +206,12 @@ impl<T: OnlineStore> OnlineStore for Audit<T> {
     }
     async fn read(&self, view: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<OnlineRow>>> {
         let r = self.inner.read(view, keys).await;
+        self.rec("read", view, &[&view, &keys], &r);
+        r
+    }
+    async fn read_into(&self, view: &str, keys: &[&[u8]], sink: &mut dyn RowSink) -> Result<()> {
+        // Recorded as `read` with the same arguments (keys print alike as `&[u8]`).
+        let r = self.inner.read_into(view, keys, sink).await;
         self.rec("read", view, &[&view, &keys], &r);
         r
     }

@@ -2,12 +2,9 @@
 //! Stable and independent of Arrow's internal formats, so stored data outlives upgrades.
 
 use crate::error::{Error, Result};
-use crate::online::OnlineRow;
+use crate::online::{OnlineRow, StoredRow};
 use crate::types::ValueType;
-use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryBuilder, BooleanBuilder, Float32Builder, Float64Builder,
-    Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
-};
+use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes as t;
 use bytes::Bytes;
@@ -97,13 +94,19 @@ fn put_scalar(out: &mut Vec<u8>, a: &ArrayRef, vt: ValueType, i: usize) {
 /// key is null.
 pub(crate) fn encode_key(cols: &[(ArrayRef, ValueType)], i: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(16);
-    for (a, vt) in cols {
-        if a.is_null(i) {
-            return None;
-        }
-        put_scalar(&mut out, a, *vt, i);
+    encode_key_into(&mut out, cols, i).then_some(out)
+}
+
+/// Appends the canonical key bytes of row `i` to `out`; `false` (and `out` unchanged) if
+/// any key is null.
+pub(crate) fn encode_key_into(out: &mut Vec<u8>, cols: &[(ArrayRef, ValueType)], i: usize) -> bool {
+    if cols.iter().any(|(a, _)| a.is_null(i)) {
+        return false;
     }
-    Some(out)
+    for (a, vt) in cols {
+        put_scalar(out, a, *vt, i);
+    }
+    true
 }
 
 /// Feature values of row `i`, each with its name, so views can gain features later.
@@ -126,20 +129,19 @@ pub(crate) fn pack(row: &OnlineRow) -> Vec<u8> {
     v
 }
 
-/// Inverse of [`pack`].
-pub(crate) fn unpack(key: &[u8], stored: &[u8]) -> Option<OnlineRow> {
+/// Inverse of [`pack`], borrowing the values (`None` for a value too short to be a row).
+pub(crate) fn unpack_ref(stored: &[u8]) -> Option<StoredRow<'_>> {
     let ev = i64::from_be_bytes(stored.get(0..8)?.try_into().ok()?);
     let cr = i64::from_be_bytes(stored.get(8..16)?.try_into().ok()?);
-    Some(OnlineRow {
-        key: key.to_vec(),
+    Some(StoredRow {
         event_ts: ev,
         created_ts: cr,
-        value: Bytes::copy_from_slice(stored.get(16..)?),
+        value: stored.get(16..)?,
     })
 }
 
 /// A decoded value (slices borrow from the stored bytes).
-enum Scalar<'a> {
+pub(crate) enum Scalar<'a> {
     Null,
     I64(i64),
     I32(i32),
@@ -164,7 +166,9 @@ fn arr<const N: usize>(b: &mut &[u8]) -> Option<[u8; N]> {
     take_n(b, N)?.try_into().ok()
 }
 
-fn next_value<'a>(b: &mut &'a [u8]) -> Option<(&'a [u8], Scalar<'a>)> {
+/// The next `(name, value)` of an encoded value list, advancing `b`; `None` at the end or
+/// on malformed bytes.
+pub(crate) fn next_value<'a>(b: &mut &'a [u8]) -> Option<(&'a [u8], Scalar<'a>)> {
     let n = u16::from_be_bytes(arr::<2>(b)?) as usize;
     let name = take_n(b, n)?;
     let tag = take_n(b, 1)?[0];
@@ -190,96 +194,6 @@ fn next_value<'a>(b: &mut &'a [u8]) -> Option<(&'a [u8], Scalar<'a>)> {
     Some((name, s))
 }
 
-/// Builds one Arrow column per wanted feature from stored values (`None` rows → nulls; a
-/// value of another type than declared → null).
-pub(crate) fn decode_columns(
-    values: &[Option<&[u8]>],
-    wanted: &[(String, ValueType)],
-) -> Vec<ArrayRef> {
-    let n = values.len();
-    // Per wanted feature, per row: the scalar.
-    let mut found: Vec<Vec<Scalar<'_>>> = wanted
-        .iter()
-        .map(|_| (0..n).map(|_| Scalar::Null).collect())
-        .collect();
-    for (r, v) in values.iter().enumerate() {
-        let Some(mut b) = *v else { continue };
-        // Stored values usually come in the requested order: try the next wanted name first.
-        let mut hint = 0;
-        while let Some((name, s)) = next_value(&mut b) {
-            let w = match wanted.get(hint) {
-                Some((wn, _)) if wn.as_bytes() == name => Some(hint),
-                _ => wanted.iter().position(|(wn, _)| wn.as_bytes() == name),
-            };
-            if let Some(w) = w {
-                found[w][r] = s;
-                hint = w + 1;
-            }
-        }
-    }
-    wanted
-        .iter()
-        .zip(found)
-        .map(|((_, vt), col)| build(*vt, col))
-        .collect()
-}
-
-fn build(vt: ValueType, col: Vec<Scalar<'_>>) -> ArrayRef {
-    use std::sync::Arc;
-    macro_rules! prim {
-        ($b:ty, $p:pat => $v:expr) => {{
-            let mut b = <$b>::with_capacity(col.len());
-            for s in col {
-                match s {
-                    $p => b.append_value($v),
-                    _ => b.append_null(),
-                }
-            }
-            Arc::new(b.finish()) as ArrayRef
-        }};
-    }
-    match vt {
-        ValueType::Int64 => prim!(Int64Builder, Scalar::I64(v) => v),
-        ValueType::Int32 => prim!(Int32Builder, Scalar::I32(v) => v),
-        ValueType::Float64 => prim!(Float64Builder, Scalar::F64(v) => v),
-        ValueType::Float32 => prim!(Float32Builder, Scalar::F32(v) => v),
-        ValueType::Bool => prim!(BooleanBuilder, Scalar::Bool(v) => v),
-        ValueType::Timestamp => {
-            let mut b = TimestampMicrosecondBuilder::with_capacity(col.len()).with_timezone("UTC");
-            for s in col {
-                match s {
-                    Scalar::Ts(v) => b.append_value(v),
-                    _ => b.append_null(),
-                }
-            }
-            Arc::new(b.finish())
-        }
-        ValueType::String => {
-            let mut b = StringBuilder::new();
-            for s in col {
-                match s {
-                    Scalar::Str(v) => match std::str::from_utf8(v) {
-                        Ok(s) => b.append_value(s),
-                        Err(_) => b.append_null(),
-                    },
-                    _ => b.append_null(),
-                }
-            }
-            Arc::new(b.finish())
-        }
-        ValueType::Bytes => {
-            let mut b = BinaryBuilder::new();
-            for s in col {
-                match s {
-                    Scalar::Bin(v) => b.append_value(v),
-                    _ => b.append_null(),
-                }
-            }
-            Arc::new(b.finish())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,35 +216,40 @@ mod tests {
                 )
             })
             .collect();
-        let refs: Vec<Option<&[u8]>> = enc.iter().map(|b| Some(&b[..])).chain([None]).collect();
-        let wanted = vec![
-            ("s".to_string(), ValueType::String),
-            ("f".to_string(), ValueType::Float64),
-        ];
-        let cols = decode_columns(&refs, &wanted);
-        let got_s = cols[0].as_string::<i32>();
-        assert_eq!(
-            (
-                got_s.value(0),
-                got_s.value(1),
-                got_s.is_null(2),
-                got_s.is_null(3)
-            ),
-            ("ünï", "", true, true)
-        );
-        let got_f = cols[1].as_primitive::<t::Float64Type>();
-        assert_eq!(got_f.value(0).to_bits(), f64::NAN.to_bits());
-        assert!(got_f.is_null(1));
-        assert_eq!(got_f.value(2).to_bits(), (-0.0f64).to_bits());
+        let mut b = &enc[0][..];
+        let mut got = Vec::new();
+        while let Some((name, v)) = next_value(&mut b) {
+            got.push((name.to_vec(), v));
+        }
+        assert!(b.is_empty());
+        assert!(matches!(
+            got.as_slice(),
+            [(f, Scalar::F64(x)), (s, Scalar::Str(y))]
+                if f == b"f" && x.to_bits() == f64::NAN.to_bits() && s == b"s" && *y == "ünï".as_bytes()
+        ));
+        let mut b = &enc[1][..];
+        assert!(matches!(next_value(&mut b), Some((_, Scalar::Null))));
         let kc = [(k, ValueType::Int64)];
         assert_ne!(encode_key(&kc, 0), encode_key(&kc, 1));
+        let mut buf = vec![9];
+        assert!(encode_key_into(&mut buf, &kc, 1));
+        assert_eq!(Some(&buf[1..]), encode_key(&kc, 1).as_deref());
+        let nk: ArrayRef = Arc::new(Int64Array::from(vec![None, Some(1)]));
+        assert!(!encode_key_into(&mut buf, &[(nk, ValueType::Int64)], 0));
+        assert_eq!(buf.len(), 10);
         let row = OnlineRow {
             key: vec![1],
             event_ts: -5,
             created_ts: i64::MIN,
             value: enc[0].clone(),
         };
-        assert_eq!(unpack(&[1], &pack(&row)), Some(row));
+        let packed = pack(&row);
+        let got = unpack_ref(&packed).unwrap();
+        assert_eq!(
+            (got.event_ts, got.created_ts, got.value),
+            (row.event_ts, row.created_ts, &row.value[..])
+        );
+        assert!(unpack_ref(&packed[..15]).is_none());
     }
 }
 

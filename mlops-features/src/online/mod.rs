@@ -2,6 +2,7 @@
 
 pub(crate) mod codec;
 pub(crate) mod embedded;
+pub(crate) mod read;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 
@@ -33,6 +34,77 @@ pub struct OnlineRow {
     pub created_ts: i64,
     /// Encoded feature values.
     pub value: Bytes,
+}
+
+/// A stored row as [`OnlineStore::read_into`] hands it over: borrowed from the backend's
+/// buffer, valid only during the call of [`RowSink::push`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredRow<'a> {
+    /// Event time of the row, UTC microseconds.
+    pub event_ts: i64,
+    /// Created time of the row, UTC microseconds (`i64::MIN` when unknown).
+    pub created_ts: i64,
+    /// Encoded feature values.
+    pub value: &'a [u8],
+}
+
+/// Receives the rows of [`OnlineStore::read_into`]: one call per requested key, in key
+/// order, `None` for a key that is not stored.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> mlops_features::Result<()> {
+/// use mlops_features::{EmbeddedOnlineStore, OnlineRow, OnlineStore, RowSink, StoredRow};
+/// struct Sizes(Vec<Option<usize>>);
+/// impl RowSink for Sizes {
+///     fn push(&mut self, row: Option<StoredRow<'_>>) {
+///         self.0.push(row.map(|r| r.value.len()));
+///     }
+/// }
+/// let store = EmbeddedOnlineStore::builder().in_memory().build()?;
+/// let row = OnlineRow { key: b"k1".to_vec(), event_ts: 10, created_ts: 0, value: "abc".into() };
+/// store.write("stats", vec![row]).await?;
+/// let mut sizes = Sizes(Vec::new());
+/// store.read_into("stats", &[b"k2", b"k1"], &mut sizes).await?;
+/// assert_eq!(sizes.0, vec![None, Some(3)]);
+/// # Ok(()) }
+/// ```
+pub trait RowSink: Send {
+    /// The next key's row.
+    fn push(&mut self, row: Option<StoredRow<'_>>);
+}
+
+/// Collects rows as [`OnlineStore::read`] returns them (copies keys and values).
+struct Collect<'k> {
+    keys: std::slice::Iter<'k, Vec<u8>>,
+    out: Vec<Option<OnlineRow>>,
+}
+
+impl RowSink for Collect<'_> {
+    fn push(&mut self, row: Option<StoredRow<'_>>) {
+        let key = self.keys.next();
+        self.out.push(row.zip(key).map(|(r, k)| OnlineRow {
+            key: k.clone(),
+            event_ts: r.event_ts,
+            created_ts: r.created_ts,
+            value: Bytes::copy_from_slice(r.value),
+        }));
+    }
+}
+
+/// [`OnlineStore::read`] in terms of [`OnlineStore::read_into`], for backends whose
+/// `read_into` is the primitive.
+pub(crate) async fn read_via_sink<S: OnlineStore + ?Sized>(
+    s: &S,
+    view: &str,
+    keys: &[Vec<u8>],
+) -> Result<Vec<Option<OnlineRow>>> {
+    let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+    let mut sink = Collect {
+        keys: keys.iter(),
+        out: Vec::with_capacity(keys.len()),
+    };
+    s.read_into(view, &refs, &mut sink).await?;
+    Ok(sink.out)
 }
 
 /// A key-value store holding the latest feature row per (view, entity key).
@@ -80,6 +152,26 @@ pub trait OnlineStore: std::fmt::Debug + std::fmt::Display + Send + Sync + 'stat
     /// `Online` with the backend's kind.
     async fn read(&self, view: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<OnlineRow>>>;
 
+    /// Reads `keys` of `view` as [`OnlineStore::read`] does, but hands each row to `sink`
+    /// (exactly once per key, in key order) while it still borrows the backend's buffer:
+    /// no copy of keys or values. `FeatureStore::get_online_features` reads this way.
+    ///
+    /// The default implementation calls [`OnlineStore::read`]; backends override it.
+    ///
+    /// # Errors
+    /// `Online` with the backend's kind.
+    async fn read_into(&self, view: &str, keys: &[&[u8]], sink: &mut dyn RowSink) -> Result<()> {
+        let owned: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
+        for row in self.read(view, &owned).await? {
+            sink.push(row.as_ref().map(|r| StoredRow {
+                event_ts: r.event_ts,
+                created_ts: r.created_ts,
+                value: &r.value,
+            }));
+        }
+        Ok(())
+    }
+
     /// Records that `view` is materialized up to `ts` (UTC µs). The watermark never moves back.
     ///
     /// # Errors
@@ -111,6 +203,14 @@ macro_rules! forward {
             }
             async fn read(&self, view: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<OnlineRow>>> {
                 (**self).read(view, keys).await
+            }
+            async fn read_into(
+                &self,
+                view: &str,
+                keys: &[&[u8]],
+                sink: &mut dyn RowSink,
+            ) -> Result<()> {
+                (**self).read_into(view, keys, sink).await
             }
             async fn set_watermark(&self, view: &str, ts: i64) -> Result<()> {
                 (**self).set_watermark(view, ts).await

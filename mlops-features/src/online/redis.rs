@@ -1,18 +1,20 @@
 //! The Redis online store: one hash per view (field = entity key, value = stored row),
 //! reads as pipelined `HMGET`s.
 
-use super::codec::{pack, unpack};
-use super::{Capabilities, OnlineRow, OnlineStore, newer_wins};
+use super::codec::{pack, unpack_ref};
+use super::{Capabilities, OnlineRow, OnlineStore, RowSink, newer_wins, read_via_sink};
 use crate::error::{Error, Result};
 use async_trait::async_trait;
 use mlops_core::ErrorKind;
 use redis::aio::MultiplexedConnection;
+use redis::{Cmd, FromRedisValue, Pipeline};
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::OnceCell;
 
 /// The backend name in errors.
 pub(crate) const BACKEND: &str = "redis";
 
-/// Keys per `HMGET` inside one pipeline.
+/// Keys per `HMGET`; a read of more keys sends several in one pipeline (one round trip).
 const CHUNK: usize = 256;
 
 fn err(e: redis::RedisError) -> Error {
@@ -67,6 +69,7 @@ impl RedisOnlineStoreBuilder {
             conn: OnceCell::new(),
             display: redact(&url),
             prefix: self.prefix,
+            round_trips: AtomicU64::new(0),
         })
     }
 }
@@ -81,13 +84,16 @@ fn redact(url: &str) -> String {
 
 /// The Redis online store.
 ///
-/// Writes read the stored rows first and write only newer ones; two materializations
-/// running at once may race (capability `atomic_newer_wins` is false).
+/// A read of any number of keys is one round trip: one pipeline of `HMGET`s of up to 256
+/// keys each. Writes read the stored rows first and write only newer ones; two
+/// materializations running at once may race (capability `atomic_newer_wins` is false).
 pub struct RedisOnlineStore {
     client: redis::Client,
     conn: OnceCell<MultiplexedConnection>,
     display: String,
     prefix: String,
+    /// Requests sent and answered (a pipeline counts once).
+    round_trips: AtomicU64,
 }
 
 impl std::fmt::Debug for RedisOnlineStore {
@@ -123,6 +129,25 @@ impl RedisOnlineStore {
             .cloned()
     }
 
+    /// Round trips to the server so far (a pipeline of commands counts as one).
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    /// Sends `pipe` and waits for every reply: one round trip.
+    async fn pipeline<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
+        let mut con = self.conn().await?;
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        pipe.query_async(&mut con).await.map_err(err)
+    }
+
+    /// Sends `cmd` and waits for its reply: one round trip.
+    async fn command<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
+        let mut con = self.conn().await?;
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        cmd.query_async(&mut con).await.map_err(err)
+    }
+
     fn hash(&self, view: &str) -> String {
         format!("{}mlops:fv:{view}", self.prefix)
     }
@@ -131,7 +156,8 @@ impl RedisOnlineStore {
         format!("{}mlops:watermarks", self.prefix)
     }
 
-    async fn raw_read(&self, view: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+    /// The stored bytes of `keys`, in key order: one pipeline of `HMGET`s, one round trip.
+    async fn raw_read(&self, view: &str, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -140,9 +166,20 @@ impl RedisOnlineStore {
         for chunk in keys.chunks(CHUNK) {
             pipe.cmd("HMGET").arg(&hash).arg(chunk);
         }
-        let mut con = self.conn().await?;
-        let parts: Vec<Vec<Option<Vec<u8>>>> = pipe.query_async(&mut con).await.map_err(err)?;
-        Ok(parts.into_iter().flatten().collect())
+        let parts: Vec<Vec<Option<Vec<u8>>>> = self.pipeline(&pipe).await?;
+        let got: Vec<Option<Vec<u8>>> = parts.into_iter().flatten().collect();
+        if got.len() != keys.len() {
+            return Err(Error::Online {
+                backend: BACKEND,
+                message: format!(
+                    "HMGET returned {} values for {} keys",
+                    got.len(),
+                    keys.len()
+                ),
+                kind: ErrorKind::Backend,
+            });
+        }
+        Ok(got)
     }
 }
 
@@ -156,14 +193,15 @@ impl OnlineStore for RedisOnlineStore {
     }
 
     async fn write(&self, view: &str, rows: Vec<OnlineRow>) -> Result<()> {
-        let keys: Vec<Vec<u8>> = rows.iter().map(|r| r.key.clone()).collect();
+        let keys: Vec<&[u8]> = rows.iter().map(|r| r.key.as_slice()).collect();
         let old = self.raw_read(view, &keys).await?;
         let hash = self.hash(view);
         let mut pipe = redis::pipe();
         let mut n = 0;
         for (row, old) in rows.iter().zip(old) {
             let old = old
-                .and_then(|o| unpack(&row.key, &o))
+                .as_deref()
+                .and_then(unpack_ref)
                 .map(|o| (o.event_ts, o.created_ts));
             if newer_wins((row.event_ts, row.created_ts), old) {
                 pipe.cmd("HSET")
@@ -177,62 +215,48 @@ impl OnlineStore for RedisOnlineStore {
         if n == 0 {
             return Ok(());
         }
-        let mut con = self.conn().await?;
-        pipe.query_async::<()>(&mut con).await.map_err(err)
+        self.pipeline(&pipe).await
     }
 
     async fn read(&self, view: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<OnlineRow>>> {
-        let raw = self.raw_read(view, keys).await?;
-        Ok(keys
-            .iter()
-            .zip(raw)
-            .map(|(k, v)| v.and_then(|v| unpack(k, &v)))
-            .collect())
+        read_via_sink(self, view, keys).await
+    }
+
+    async fn read_into(&self, view: &str, keys: &[&[u8]], sink: &mut dyn RowSink) -> Result<()> {
+        for v in self.raw_read(view, keys).await? {
+            sink.push(v.as_deref().and_then(unpack_ref));
+        }
+        Ok(())
     }
 
     async fn set_watermark(&self, view: &str, ts: i64) -> Result<()> {
-        let mut con = self.conn().await?;
-        let old: Option<i64> = redis::cmd("HGET")
-            .arg(self.watermarks())
-            .arg(view)
-            .query_async(&mut con)
-            .await
-            .map_err(err)?;
+        let old: Option<i64> = self
+            .command(redis::cmd("HGET").arg(self.watermarks()).arg(view))
+            .await?;
         if old.is_none_or(|o| ts > o) {
-            redis::cmd("HSET")
-                .arg(self.watermarks())
-                .arg(view)
-                .arg(ts)
-                .query_async::<()>(&mut con)
-                .await
-                .map_err(err)?;
+            self.command::<()>(redis::cmd("HSET").arg(self.watermarks()).arg(view).arg(ts))
+                .await?;
         }
         Ok(())
     }
 
     async fn watermark(&self, view: &str) -> Result<Option<i64>> {
-        let mut con = self.conn().await?;
-        redis::cmd("HGET")
-            .arg(self.watermarks())
-            .arg(view)
-            .query_async(&mut con)
+        self.command(redis::cmd("HGET").arg(self.watermarks()).arg(view))
             .await
-            .map_err(err)
     }
 
     async fn delete_view(&self, view: &str) -> Result<()> {
-        let mut con = self.conn().await?;
-        redis::pipe()
-            .cmd("DEL")
-            .arg(self.hash(view))
-            .ignore()
-            .cmd("HDEL")
-            .arg(self.watermarks())
-            .arg(view)
-            .ignore()
-            .query_async::<()>(&mut con)
-            .await
-            .map_err(err)
+        self.pipeline(
+            redis::pipe()
+                .cmd("DEL")
+                .arg(self.hash(view))
+                .ignore()
+                .cmd("HDEL")
+                .arg(self.watermarks())
+                .arg(view)
+                .ignore(),
+        )
+        .await
     }
 }
 
@@ -251,6 +275,106 @@ mod tests {
             .build()
             .unwrap();
         crate::conformance::run_all(&s).await;
+    }
+
+    /// The commands `addr` sends, as `MONITOR` on another connection sees them, until it
+    /// sends `ECHO <stop>` (included).
+    fn watch(url: &str, addr: String, stop: String) -> std::thread::JoinHandle<Vec<String>> {
+        let client = redis::Client::open(url).unwrap();
+        let mut mon = client.get_connection().unwrap();
+        mon.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        mon.send_packed_command(&redis::cmd("MONITOR").get_packed_command())
+            .unwrap();
+        assert_eq!(mon.recv_response().unwrap(), redis::Value::Okay);
+        std::thread::spawn(move || {
+            let mut cmds = Vec::new();
+            loop {
+                let line = match mon.recv_response().unwrap() {
+                    redis::Value::SimpleString(l) => l,
+                    other => panic!("unexpected MONITOR reply {other:?}"),
+                };
+                // `1700000000.123456 [0 127.0.0.1:5555] "HMGET" "key" ...`
+                let Some((_, rest)) = line.split_once(&format!(" {addr}] ")) else {
+                    continue;
+                };
+                let name = rest.split(' ').next().unwrap_or("").trim_matches('"');
+                cmds.push(name.to_ascii_uppercase());
+                if name.eq_ignore_ascii_case("ECHO") && rest.contains(&stop) {
+                    return cmds;
+                }
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn a_read_of_1000_keys_is_one_round_trip_of_pipelined_hmgets() {
+        let Some(url) = mlops_core::testkit::server("MLOPS_TEST_REDIS_URL") else {
+            return;
+        };
+        let s = RedisOnlineStore::builder()
+            .with_url(url.clone())
+            .with_prefix(format!("{}:", mlops_core::testkit::namespace()))
+            .build()
+            .unwrap();
+        let v = mlops_core::testkit::namespace();
+        let rows: Vec<OnlineRow> = (0..1000u32)
+            .filter(|i| !i.is_multiple_of(3))
+            .map(|i| OnlineRow {
+                key: i.to_be_bytes().to_vec(),
+                event_ts: i64::from(i),
+                created_ts: 0,
+                value: bytes::Bytes::from(format!("v{i}")),
+            })
+            .collect();
+        s.write(&v, rows).await.unwrap();
+        // Our (multiplexed) connection's address, as MONITOR names it.
+        let info: String = s.command(redis::cmd("CLIENT").arg("INFO")).await.unwrap();
+        let addr = info
+            .split(' ')
+            .find_map(|f| f.strip_prefix("addr="))
+            .unwrap()
+            .to_string();
+        let stop = mlops_core::testkit::namespace();
+        let watcher = watch(&url, addr, stop.clone());
+
+        let keys: Vec<Vec<u8>> = (0..1000u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        let before = s.round_trips();
+        let got = s.read(&v, &keys).await.unwrap();
+        assert_eq!(s.round_trips() - before, 1);
+        let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let mut count = 0usize;
+        struct Count<'a>(&'a mut usize, usize);
+        impl RowSink for Count<'_> {
+            fn push(&mut self, row: Option<super::super::StoredRow<'_>>) {
+                assert_eq!(
+                    row.map(|r| r.event_ts),
+                    (!self.1.is_multiple_of(3)).then_some(self.1 as i64)
+                );
+                *self.0 += 1;
+                self.1 += 1;
+            }
+        }
+        s.read_into(&v, &refs, &mut Count(&mut count, 0))
+            .await
+            .unwrap();
+        assert_eq!(s.round_trips() - before, 2);
+        assert_eq!(count, 1000);
+        for (i, g) in got.iter().enumerate() {
+            assert_eq!(
+                g.as_ref().map(|r| (r.event_ts, r.value.clone())),
+                (!i.is_multiple_of(3)).then(|| (i as i64, bytes::Bytes::from(format!("v{i}"))))
+            );
+        }
+        let _: String = s.command(redis::cmd("ECHO").arg(&stop)).await.unwrap();
+        let cmds = tokio::task::spawn_blocking(move || watcher.join().unwrap())
+            .await
+            .unwrap();
+        // Two reads of 1,000 keys: 4 HMGETs of <= 256 keys each, one pipeline per read.
+        let hmget = vec!["HMGET".to_string(); 8];
+        assert_eq!(cmds[..cmds.len() - 1], hmget[..]);
+        assert_eq!(cmds.last().map(String::as_str), Some("ECHO"));
+        s.delete_view(&v).await.unwrap();
     }
 
     #[test]
