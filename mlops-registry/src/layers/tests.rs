@@ -411,6 +411,57 @@ async fn compliance_reports_gate_promotion() {
     );
 }
 
+#[tokio::test]
+async fn the_workflow_audit_log_serves_the_iso27001_audit_control() {
+    use crate::promotion::Promotions;
+    use mlops_core::compliance::{ComplianceContext, Preset};
+    let backend: Arc<dyn ModelRegistry> = Arc::new(
+        EmbeddedRegistry::builder()
+            .with_url("memory://")
+            .build()
+            .unwrap(),
+    );
+    let m: ModelName = "fraud".parse().unwrap();
+    backend.create_model(&m).await.unwrap();
+    backend
+        .create_version(&m, NewModelVersion::new(&Principal::user("alice")))
+        .await
+        .unwrap();
+    let log = AuditLog::open(&Storage::memory()).await.unwrap();
+    let p = Promotions::new(backend, Storage::memory()).with_audit(log.clone());
+    let req = p
+        .request(&m, 1, "staging", &Principal::user("alice"), "r")
+        .await
+        .unwrap();
+    let reports = attach_compliance(
+        &p,
+        &req,
+        &[Preset::Iso27001],
+        ComplianceContext::new("", Default::default()),
+    )
+    .await
+    .unwrap();
+    let audit = reports
+        .iter()
+        .find(|r| r.check == "iso27001.audit")
+        .unwrap();
+    assert!(audit.passed, "{audit:?}");
+    assert!(
+        audit.details.as_deref().unwrap().contains("verified clean"),
+        "{audit:?}"
+    );
+    // attaching the reports was itself audited
+    log.flush().await.unwrap();
+    let attached = log
+        .query(&AuditQuery::new().with_action(mlops_core::Action::Write))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.details["method"] == "Promotions::attach_report")
+        .count();
+    assert_eq!(attached, 3);
+}
+
 #[test]
 fn public_types_are_send_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
