@@ -182,8 +182,24 @@ impl AuditSink {
         canonical_request: &[u8],
         result: std::result::Result<(), ErrorKind>,
     ) {
+        if let Some(e) = self.event(table, method, resource, canonical_request, result) {
+            self.log.record(e);
+        }
+    }
+
+    /// The event [`record`](Self::record) would write (`None` for a read when reads
+    /// are not audited), for a caller that adds details (`with_detail`) before
+    /// handing it to [`log`](Self::log)`().record(..)`.
+    pub fn event(
+        &self,
+        table: &MethodTable,
+        method: &str,
+        resource: ResourceRef,
+        canonical_request: &[u8],
+        result: std::result::Result<(), ErrorKind>,
+    ) -> Option<AuditEvent> {
         if !self.wants(table, method) {
-            return;
+            return None;
         }
         let action = table
             .get(method)
@@ -194,11 +210,11 @@ impl AuditSink {
             Err(ErrorKind::PermissionDenied) => Outcome::Denied,
             Err(k) => Outcome::Failed(k),
         };
-        self.log.record(
+        Some(
             AuditEvent::new(&self.principal, action, resource, outcome)
                 .with_request(canonical_request)
                 .with_detail("method", format!("{}::{method}", table.trait_name)),
-        );
+        )
     }
 }
 

@@ -527,3 +527,103 @@ async fn large_segments_verify_on_the_blocking_pool() {
     write_lines(&s, &log, 2, lines).await;
     assert_eq!(broken(&log).await, at(2, 150, BreakReason::HashMismatch));
 }
+
+#[tokio::test]
+async fn first_record_and_segment_boundary_deletions_are_detected() {
+    // the very first record of the log
+    let (s, log) = three_segments().await;
+    let mut lines = read_lines(&log, 1).await;
+    lines.remove(0);
+    write_lines(&s, &log, 1, lines).await;
+    let seq = BreakReason::SeqMismatch {
+        expected: 1,
+        found: 2,
+    };
+    assert_eq!(broken(&log).await, at(1, 0, seq));
+    // the last record of a middle segment: the break shows at the next segment
+    let (s, log) = three_segments().await;
+    let mut lines = read_lines(&log, 1).await;
+    lines.pop();
+    write_lines(&s, &log, 1, lines).await;
+    let seq = BreakReason::SeqMismatch {
+        expected: 4,
+        found: 5,
+    };
+    assert_eq!(broken(&log).await, at(2, 0, seq));
+    // a whole segment emptied
+    let (s, log) = three_segments().await;
+    write_lines(&s, &log, 2, vec![]).await;
+    let b = broken(&log).await;
+    assert_eq!((b.segment, b.index), (2, 0));
+    assert!(matches!(b.reason, BreakReason::Malformed(_)), "{b}");
+}
+
+#[tokio::test]
+async fn swapped_segments_are_detected() {
+    let (s, log) = three_segments().await;
+    let (two, three) = (read_lines(&log, 2).await, read_lines(&log, 3).await);
+    write_lines(&s, &log, 2, three).await;
+    write_lines(&s, &log, 3, two).await;
+    let seq = BreakReason::SeqMismatch {
+        expected: 5,
+        found: 9,
+    };
+    assert_eq!(broken(&log).await, at(2, 0, seq));
+}
+
+#[tokio::test]
+async fn reorder_with_renumbered_seqs_breaks_the_hash() {
+    // The attacker swaps two records and fixes their seq fields so the order reads
+    // right: the edited JSON no longer matches its hash.
+    let (s, log) = three_segments().await;
+    let mut lines = read_lines(&log, 2).await;
+    lines.swap(1, 2);
+    for (i, l) in lines.iter_mut().enumerate().take(3).skip(1) {
+        let text = String::from_utf8(l.clone()).unwrap();
+        let wrong = if i == 1 { "\"seq\":7," } else { "\"seq\":6," };
+        let right = format!("\"seq\":{},", 5 + i);
+        *l = text.replace(wrong, &right).into_bytes();
+    }
+    write_lines(&s, &log, 2, lines).await;
+    let b = broken(&log).await;
+    assert_eq!((b.segment, b.index), (2, 1));
+    assert!(
+        matches!(
+            b.reason,
+            BreakReason::PrevMismatch | BreakReason::HashMismatch
+        ),
+        "{b}"
+    );
+}
+
+#[tokio::test]
+async fn tampered_checkpoints_are_detected() {
+    // a checkpoint vouching for another hash at its seq
+    let (s, log) = three_segments().await;
+    let key = log.inner.checkpoints.key(1);
+    let cp = s.store().get(&key).await.unwrap().bytes().await.unwrap();
+    let mut cp: serde_json::Value = serde_json::from_slice(&cp).unwrap();
+    assert_eq!(cp["seq"], 12);
+    cp["hash"] = serde_json::json!(crate::Digest::of(b"forged").to_string());
+    let bytes = serde_json::to_vec(&cp).unwrap();
+    s.store()
+        .put(&key, Bytes::from(bytes).into())
+        .await
+        .unwrap();
+    assert_eq!(
+        broken(&log).await,
+        at(3, 3, BreakReason::CheckpointMismatch { checkpoint: 1 })
+    );
+    // an unreadable checkpoint
+    let (s, log) = three_segments().await;
+    let key = log.inner.checkpoints.key(1);
+    s.store()
+        .put(&key, Bytes::from_static(b"{not json").into())
+        .await
+        .unwrap();
+    let b = broken(&log).await;
+    assert!(
+        matches!(b.reason, BreakReason::BadCheckpoint { checkpoint: 1, .. }),
+        "{b}"
+    );
+}

@@ -57,11 +57,13 @@
 //! # Ok(()) }
 //! ```
 
+mod declared;
 mod engine;
 mod file;
 mod pattern;
 mod table;
 
+pub use declared::declared_methods;
 pub use engine::{
     Binding, Decision, DeclaredPrincipal, Effect, MatchedRule, Policy, Role, Rule, Statement, Via,
 };

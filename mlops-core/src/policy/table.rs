@@ -88,6 +88,27 @@ impl MethodTable {
         self.rules.iter().filter(|r| r.mutating)
     }
 
+    /// Checks the table against the methods `item` declares in `source` (see
+    /// [`declared_methods`](super::declared_methods)): with `include_str!` of the file
+    /// that declares the trait, a method added to the trait without a rule fails.
+    ///
+    /// ```
+    /// use mlops_core::{Action, policy::{MethodRule, MethodTable}};
+    /// const T: MethodTable = MethodTable::new("Store", &[MethodRule::mutating("put", Action::Write)]);
+    /// T.check_declared("pub trait Store { async fn put(&self); }", "trait Store")?;
+    /// let e = T.check_declared("pub trait Store { async fn put(&self); fn purge(&self); }", "trait Store");
+    /// assert!(e.unwrap_err().to_string().contains("methods without a rule: purge"));
+    /// # Ok::<(), mlops_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`declared_methods`](super::declared_methods) and [`check_complete`](Self::check_complete).
+    pub fn check_declared(&self, source: &str, item: &str) -> Result<()> {
+        let methods = super::declared_methods(source, item)?;
+        let names: Vec<&str> = methods.iter().map(String::as_str).collect();
+        self.check_complete(&names)
+    }
+
     /// Checks that the table has exactly one rule per method in `methods` and no rule
     /// for anything else.
     ///

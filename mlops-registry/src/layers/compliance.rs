@@ -12,8 +12,9 @@ use mlops_core::GateReport;
 use mlops_core::compliance::{ComplianceContext, Preset};
 
 /// Evaluates `presets` for `req` on top of `base` (feature views, store encryption,
-/// policy, audit log; its model, lineage, requester and approvals are replaced) and
-/// attaches each report to the request. Returns the reports.
+/// policy, audit log; its model, lineage, requester and approvals are replaced; without
+/// an audit log it takes the workflow's [`Promotions::audit_log`]) and attaches each
+/// report to the request. Returns the reports.
 ///
 /// # Errors
 /// `RequestClosed`; registry, ledger or audit-log failures.
@@ -29,6 +30,9 @@ pub async fn attach_compliance(
         .await?;
     let st = promotions.status(req).await?;
     let mut ctx = base.with_approvals(req.requester.clone(), st.approvals);
+    if ctx.audit.is_none() {
+        ctx.audit = promotions.audit_log().cloned();
+    }
     ctx.model = req.model.to_string();
     ctx.lineage = v.lineage;
     let mut out = Vec::new();

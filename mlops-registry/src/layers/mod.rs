@@ -10,6 +10,9 @@
 //!   allowed / denied / failed(kind) and the blake3 digest of the canonical request.
 //! - [`PolicyApprovals`]: plugs a core authorizer into
 //!   [`Promotions`](crate::promotion::Promotions), so approver roles come from the policy.
+//!   The workflow's own actions (request, approve, reject, promote, rollback, ...) are
+//!   audited by [`Promotions::with_audit`](crate::promotion::Promotions::with_audit),
+//!   with the actions of [`PROMOTION_METHODS`](crate::promotion::PROMOTION_METHODS).
 //! - [`compliance::attach_compliance`]: GDPR, HIPAA and ISO 27001 presets as promotion gates.
 //!
 //! **Order**: audit over governance over retry over backend, so denials are audited:

@@ -11,27 +11,15 @@ use mlops_core::policy::{AllowAll, Policy};
 use mlops_core::{ErrorKind, Principal, Storage};
 use std::sync::Arc;
 
-/// Every method of [`ModelRegistry`]; adding a trait method without adding it
-/// here and to [`REGISTRY_METHODS`] fails `table_is_complete` (the impls carry
-/// `#[deny(clippy::missing_trait_methods)]`, so they cannot lag behind the trait).
-const TRAIT_METHODS: &[&str] = &[
-    "capabilities",
-    "uri",
-    "create_model_opts",
-    "get_model",
-    "search_models",
-    "update_model",
-    "delete_model",
-    "create_version",
-    "get_version",
-    "search_versions",
-    "update_version",
-    "delete_version",
-    "set_alias",
-    "delete_alias",
-    "resolve_alias",
-    "get_artifact",
-];
+/// The source that declares [`ModelRegistry`]: the table is checked against the
+/// trait as written, so a trait method added without a rule in [`REGISTRY_METHODS`]
+/// fails `table_is_complete` (and the impls carry `#[deny(clippy::missing_trait_methods)]`,
+/// so they cannot lag behind the trait either).
+const TRAIT_SOURCE: &str = include_str!("../registry.rs");
+const TRAIT: &str = "trait ModelRegistry";
+
+/// Local metadata: listed as reads, never checked or audited.
+const LOCAL: &[&str] = &["capabilities", "uri"];
 
 const POLICY: &str = r#"
 [[roles]]
@@ -44,10 +32,25 @@ principals = ["bob"]
 
 #[test]
 fn table_is_complete() {
-    REGISTRY_METHODS.check_complete(TRAIT_METHODS).unwrap();
-    let mut more = TRAIT_METHODS.to_vec();
-    more.push("rename_model");
-    assert!(REGISTRY_METHODS.check_complete(&more).is_err());
+    REGISTRY_METHODS
+        .check_declared(TRAIT_SOURCE, TRAIT)
+        .unwrap();
+    let methods = mlops_core::policy::declared_methods(TRAIT_SOURCE, TRAIT).unwrap();
+    assert_eq!(methods.len(), REGISTRY_METHODS.rules.len());
+    // the real trait with one more method: the check fails, naming it
+    let open = TRAIT_SOURCE.find("pub trait ModelRegistry").unwrap();
+    let open = open + TRAIT_SOURCE[open..].find('{').unwrap() + 1;
+    let more = format!(
+        "{}\n    async fn rename_model(&self, from: &ModelName) -> Result<()>;{}",
+        &TRAIT_SOURCE[..open],
+        &TRAIT_SOURCE[open..]
+    );
+    let e = REGISTRY_METHODS.check_declared(&more, TRAIT).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("methods without a rule: rename_model"),
+        "{e}"
+    );
 }
 
 fn name(m: &str) -> ModelName {
@@ -172,6 +175,101 @@ async fn every_mutating_method_refused_allowed_and_audited() {
     let report = log.verify().await.unwrap();
     assert!(report.is_clean(), "{report:?}");
     assert_eq!(report.records, 16);
+}
+
+const VIEWER: &str = r#"
+[[roles]]
+name = "viewer"
+allow = [{ actions = ["read"], resources = ["model:*"] }]
+[[bindings]]
+role = "viewer"
+principals = ["alice"]
+"#;
+
+/// The call of read `method` on `n` (table-driven: every checked read has an arm).
+async fn read_call(r: &dyn ModelRegistry, method: &str, n: &ModelName) -> crate::Result<()> {
+    match method {
+        "get_model" => r.get_model(n).await.map(drop),
+        "search_models" => r.search_models(&Default::default()).await.map(drop),
+        "get_version" => r.get_version(n, 1).await.map(drop),
+        "search_versions" => r.search_versions(n, &Default::default()).await.map(drop),
+        "resolve_alias" => r
+            .resolve_alias(n, &"staging".parse().unwrap())
+            .await
+            .map(drop),
+        "get_artifact" => r
+            .get_artifact(n, 1, &"model.bin".parse().unwrap())
+            .await
+            .map(drop),
+        other => panic!("no call for read method {other}: add an arm"),
+    }
+}
+
+#[tokio::test]
+async fn every_read_refused_without_read_and_audited_when_configured() {
+    let backend = Arc::new(
+        EmbeddedRegistry::builder()
+            .with_url("memory://")
+            .build()
+            .unwrap(),
+    );
+    seed(&*backend, "reads").await;
+    let n = name("reads");
+    let log = AuditLog::open(&Storage::memory()).await.unwrap();
+    let quiet_log = AuditLog::open(&Storage::memory()).await.unwrap();
+    let policy: Arc<Policy> = Arc::new(Policy::from_toml(VIEWER).unwrap());
+    let stack = |who: &str, log: &AuditLog, reads: bool| {
+        let p = Principal::user(who);
+        AuditLayer::new(log.clone(), p.clone())
+            .with_audit_reads(reads)
+            .layer(GovernanceLayer::new(policy.clone(), p).layer(backend.clone()))
+    };
+    let (alice, carol) = (stack("alice", &log, true), stack("carol", &log, true));
+    let quiet = stack("alice", &quiet_log, false);
+    let mut n_reads = 0;
+    for rule in REGISTRY_METHODS
+        .rules
+        .iter()
+        .filter(|r| !r.mutating && !LOCAL.contains(&r.method))
+    {
+        let m = rule.method;
+        assert_eq!(rule.action, mlops_core::Action::Read, "{m}");
+        let e = read_call(&carol, m, &n).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{m}: {e}");
+        assert!(
+            e.to_string().contains("carol may not read model:"),
+            "{m}: {e}"
+        );
+        read_call(&alice, m, &n)
+            .await
+            .unwrap_or_else(|e| panic!("{m}: {e}"));
+        read_call(&quiet, m, &n).await.unwrap();
+        log.flush().await.unwrap();
+        let want = format!("ModelRegistry::{m}");
+        let ev = log.query(&AuditQuery::new()).await.unwrap();
+        let mine: Vec<String> = ev
+            .iter()
+            .filter(|e| e.details.get("method") == Some(&want))
+            .map(|e| format!("{} {} {}", e.principal, e.action, e.outcome))
+            .collect();
+        assert_eq!(mine, ["carol read denied", "alice read allowed"], "{m}");
+        n_reads += 1;
+    }
+    assert_eq!(n_reads, 6);
+    // a read through a layer without read auditing leaves no event
+    quiet_log.flush().await.unwrap();
+    assert!(
+        quiet_log
+            .query(&AuditQuery::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // local metadata is never checked: carol may ask for it
+    assert_eq!(carol.uri(), backend.uri());
+    let r = log.verify().await.unwrap();
+    assert!(r.is_clean(), "{r:?}");
+    assert_eq!(r.records, 12);
 }
 
 #[tokio::test]
@@ -311,6 +409,57 @@ async fn compliance_reports_gate_promotion() {
         s.contains("iso27001.four_eyes") && s.contains("iso27001.lineage"),
         "{s}"
     );
+}
+
+#[tokio::test]
+async fn the_workflow_audit_log_serves_the_iso27001_audit_control() {
+    use crate::promotion::Promotions;
+    use mlops_core::compliance::{ComplianceContext, Preset};
+    let backend: Arc<dyn ModelRegistry> = Arc::new(
+        EmbeddedRegistry::builder()
+            .with_url("memory://")
+            .build()
+            .unwrap(),
+    );
+    let m: ModelName = "fraud".parse().unwrap();
+    backend.create_model(&m).await.unwrap();
+    backend
+        .create_version(&m, NewModelVersion::new(&Principal::user("alice")))
+        .await
+        .unwrap();
+    let log = AuditLog::open(&Storage::memory()).await.unwrap();
+    let p = Promotions::new(backend, Storage::memory()).with_audit(log.clone());
+    let req = p
+        .request(&m, 1, "staging", &Principal::user("alice"), "r")
+        .await
+        .unwrap();
+    let reports = attach_compliance(
+        &p,
+        &req,
+        &[Preset::Iso27001],
+        ComplianceContext::new("", Default::default()),
+    )
+    .await
+    .unwrap();
+    let audit = reports
+        .iter()
+        .find(|r| r.check == "iso27001.audit")
+        .unwrap();
+    assert!(audit.passed, "{audit:?}");
+    assert!(
+        audit.details.as_deref().unwrap().contains("verified clean"),
+        "{audit:?}"
+    );
+    // attaching the reports was itself audited
+    log.flush().await.unwrap();
+    let attached = log
+        .query(&AuditQuery::new().with_action(mlops_core::Action::Write))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.details["method"] == "Promotions::attach_report")
+        .count();
+    assert_eq!(attached, 3);
 }
 
 #[test]

@@ -35,11 +35,15 @@
 //! # Ok(()) }
 //! ```
 
+mod audit;
+#[cfg(test)]
+mod audit_tests;
 mod copy;
 mod environments;
 mod gate;
 mod ledger;
 
+pub use audit::PROMOTION_METHODS;
 pub use copy::copy_version;
 pub use environments::{Autoscaling, Environment, EnvironmentPolicy, Environments};
 pub use gate::{Authorizer, Gate, TrustPrincipalRoles};
@@ -48,7 +52,9 @@ pub use ledger::{Deployment, LedgerEvent, LedgerRecord, PromotionLedger};
 use crate::error::{Error, Result, Unmet};
 use crate::registry::ModelRegistry;
 use crate::types::{ModelVersion, VersionStatus};
+use audit::Act;
 use chrono::Utc;
+use mlops_core::audit::AuditLog;
 use mlops_core::name::ModelName;
 use mlops_core::{Action, Digest, GateReport, Principal, ResourceKind, ResourceRef, Storage};
 use serde::{Deserialize, Serialize};
@@ -97,6 +103,7 @@ pub struct Promotions {
     envs: Environments,
     authorizer: Arc<dyn Authorizer>,
     mirrors: Vec<Arc<dyn DeploymentMirror>>,
+    audit: Option<AuditLog>,
 }
 
 /// Mirrors a recorded deployment onto a field a backend has natively, beyond aliases
@@ -124,6 +131,7 @@ impl Promotions {
             envs: Environments::default(),
             authorizer: Arc::new(TrustPrincipalRoles),
             mirrors: Vec::new(),
+            audit: None,
         }
     }
 
@@ -170,6 +178,23 @@ impl Promotions {
     /// `UnknownEnvironment`; `NotFound` for an unknown model/version;
     /// `PermissionDenied` from the authorizer (action `write`).
     pub async fn request(
+        &self,
+        model: &ModelName,
+        version: u64,
+        environment: &str,
+        requester: &Principal,
+        reason: &str,
+    ) -> Result<PromotionRequest> {
+        let act =
+            Act::new("request", requester, model, environment, &[model, &reason]).version(version);
+        self.audited(
+            act,
+            self.request_unaudited(model, version, environment, requester, reason),
+        )
+        .await
+    }
+
+    async fn request_unaudited(
         &self,
         model: &ModelName,
         version: u64,
@@ -391,6 +416,17 @@ impl Promotions {
         approver: &Principal,
         comment: &str,
     ) -> Result<()> {
+        let act = Act::on("approve", approver, req, &[&comment]);
+        self.audited(act, self.approve_unaudited(req, approver, comment))
+            .await
+    }
+
+    async fn approve_unaudited(
+        &self,
+        req: &PromotionRequest,
+        approver: &Principal,
+        comment: &str,
+    ) -> Result<()> {
         let st = self.status(req).await?;
         Self::ensure_open(&st)?;
         let policy = &self.envs.get(&req.environment)?.policy;
@@ -439,6 +475,17 @@ impl Promotions {
     /// # Errors
     /// `RequestClosed`; `PermissionDenied` from the authorizer (action `approve`).
     pub async fn reject(&self, req: &PromotionRequest, by: &Principal, reason: &str) -> Result<()> {
+        let act = Act::on("reject", by, req, &[&reason]);
+        self.audited(act, self.reject_unaudited(req, by, reason))
+            .await
+    }
+
+    async fn reject_unaudited(
+        &self,
+        req: &PromotionRequest,
+        by: &Principal,
+        reason: &str,
+    ) -> Result<()> {
         let st = self.status(req).await?;
         Self::ensure_open(&st)?;
         let res = Self::resource(&req.model, &req.environment);
@@ -461,6 +508,17 @@ impl Promotions {
     /// # Errors
     /// `RequestClosed`; store failures.
     pub async fn attach_report(&self, req: &PromotionRequest, report: GateReport) -> Result<()> {
+        let by = Principal::service(report.produced_by.clone());
+        let act = Act::on("attach_report", &by, req, &[&report]);
+        self.audited(act, self.attach_report_unaudited(req, report))
+            .await
+    }
+
+    async fn attach_report_unaudited(
+        &self,
+        req: &PromotionRequest,
+        report: GateReport,
+    ) -> Result<()> {
         let st = self.status(req).await?;
         Self::ensure_open(&st)?;
         self.append(
@@ -480,11 +538,16 @@ impl Promotions {
     /// # Errors
     /// The gate's own error; as [`Promotions::attach_report`].
     pub async fn run_gate(&self, req: &PromotionRequest, gate: &dyn Gate) -> Result<GateReport> {
-        let v = self.registry.get_version(&req.model, req.version).await?;
-        let mut report = gate.check(&v).await?;
-        report.check = gate.name().to_string();
-        self.attach_report(req, report.clone()).await?;
-        Ok(report)
+        let by = Principal::service(gate.name());
+        let act = Act::on("run_gate", &by, req, &[&gate.name()]);
+        self.audited(act, async {
+            let v = self.registry.get_version(&req.model, req.version).await?;
+            let mut report = gate.check(&v).await?;
+            report.check = gate.name().to_string();
+            self.attach_report_unaudited(req, report.clone()).await?;
+            Ok(report)
+        })
+        .await
     }
 
     /// Deploys the request's version to its environment, if every requirement holds.
@@ -495,6 +558,18 @@ impl Promotions {
     /// mirroring the alias (the deployment is recorded; rerun
     /// [`Promotions::sync_alias`]).
     pub async fn promote(&self, req: &PromotionRequest, by: &Principal) -> Result<Deployment> {
+        self.audited(
+            Act::on("promote", by, req, &[]),
+            self.promote_unaudited(req, by),
+        )
+        .await
+    }
+
+    async fn promote_unaudited(
+        &self,
+        req: &PromotionRequest,
+        by: &Principal,
+    ) -> Result<Deployment> {
         let st = self.status(req).await?;
         if st.promoted {
             Self::ensure_open(&st)?;
@@ -569,7 +644,7 @@ impl Promotions {
                 },
             )
             .await?;
-        self.sync_alias(model, env).await?;
+        self.sync_alias_unaudited(model, env).await?;
         for m in &self.mirrors {
             m.mirror(&d).await?;
         }
@@ -583,6 +658,13 @@ impl Promotions {
     /// # Errors
     /// The registry's alias errors.
     pub async fn sync_alias(&self, model: &ModelName, env: &str) -> Result<()> {
+        let by = Principal::service("promotions");
+        let act = Act::new("sync_alias", &by, model, env, &[model, &env]);
+        self.audited(act, self.sync_alias_unaudited(model, env))
+            .await
+    }
+
+    async fn sync_alias_unaudited(&self, model: &ModelName, env: &str) -> Result<()> {
         if !self.registry.capabilities().native_aliases {
             return Ok(());
         }
@@ -599,6 +681,18 @@ impl Promotions {
     /// `Conflict` when nothing was deployed before; `PermissionDenied` from the
     /// authorizer (action `promote`).
     pub async fn rollback(
+        &self,
+        model: &ModelName,
+        env: &str,
+        by: &Principal,
+        reason: &str,
+    ) -> Result<Deployment> {
+        let act = Act::new("rollback", by, model, env, &[model, &env, &reason]);
+        self.audited(act, self.rollback_unaudited(model, env, by, reason))
+            .await
+    }
+
+    async fn rollback_unaudited(
         &self,
         model: &ModelName,
         env: &str,

@@ -57,7 +57,8 @@ impl AuditLayer {
 /// A [`Tracker`] that records every mutating call (and reads, if configured) in an
 /// [`AuditLog`]. Run calls are recorded on the run's experiment, looked up before
 /// the call through the wrapped tracker (`experiment:unknown` when that lookup
-/// fails, e.g. the run does not exist or the principal may not read it).
+/// fails, e.g. the run does not exist or the principal may not read it); the run id
+/// is always in the event's `run` detail.
 #[derive(Debug)]
 pub struct Audit<T> {
     inner: T,
@@ -66,10 +67,11 @@ pub struct Audit<T> {
     runs: RunScope,
 }
 
-/// What a recorded call is about: an experiment, or a run to resolve.
+/// What a recorded call is about: an experiment, or a run (its experiment, when it
+/// could be resolved, and its id).
 enum On<'a> {
     Exp(&'a str),
-    Run(Option<String>),
+    Run(Option<String>, String),
 }
 
 impl<T: Tracker> Audit<T> {
@@ -81,33 +83,38 @@ impl<T: Tracker> Audit<T> {
     /// Resolves a run's experiment before the call, if the call is recorded.
     async fn run(&self, method: &str, run_id: &str) -> On<'static> {
         if !self.sink.wants(&TRACKER_METHODS, method) {
-            return On::Run(None);
+            return On::Run(None, run_id.to_string());
         }
-        On::Run(Some(
-            self.runs
-                .experiment_of(&self.inner, run_id)
-                .await
-                .unwrap_or_else(|_| "unknown".to_string()),
-        ))
+        let exp = self
+            .runs
+            .experiment_of(&self.inner, run_id)
+            .await
+            .unwrap_or_else(|_| "unknown".to_string());
+        On::Run(Some(exp), run_id.to_string())
     }
 
     fn rec<R>(&self, method: &str, on: On<'_>, args: &[&dyn std::fmt::Debug], r: &Result<R>) {
         if !self.sink.wants(&TRACKER_METHODS, method) {
             return;
         }
-        let exp = match &on {
-            On::Exp(e) => e,
-            On::Run(e) => e.as_deref().unwrap_or("unknown"),
+        let (exp, run) = match &on {
+            On::Exp(e) => (*e, None),
+            On::Run(e, run) => (e.as_deref().unwrap_or("unknown"), Some(run)),
         };
         let res = experiment(self.environment.as_deref(), exp);
         let outcome = r.as_ref().map(drop).map_err(|e| e.kind());
-        self.sink.record(
-            &TRACKER_METHODS,
-            method,
-            res,
-            &canonical(method, args),
-            outcome,
-        );
+        let req = canonical(method, args);
+        if let Some(mut ev) = self
+            .sink
+            .event(&TRACKER_METHODS, method, res, &req, outcome)
+        {
+            // the run id names the resource even when its experiment cannot be
+            // resolved (a principal who may not read the run)
+            if let Some(run) = run {
+                ev = ev.with_detail("run", run.clone());
+            }
+            self.sink.log().record(ev);
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use crate::types::{Batch, CreateRun, RunStatus};
+use crate::types::{Batch, CreateRun, RunStatus, SearchRuns};
 use crate::{EmbeddedTracker, Tracker};
 use bytes::Bytes;
 use mlops_core::audit::{AuditLog, AuditQuery, Outcome};
@@ -9,32 +9,14 @@ use mlops_core::policy::{AllowAll, Policy};
 use mlops_core::{ErrorKind, Principal, Storage};
 use std::sync::Arc;
 
-/// Every method of [`Tracker`]; a trait method added without a rule in
-/// [`TRACKER_METHODS`] (and here) fails `table_is_complete`; the impls carry
-/// `#[deny(clippy::missing_trait_methods)]`.
-const TRAIT_METHODS: &[&str] = &[
-    "capabilities",
-    "uri",
-    "create_experiment",
-    "get_experiment",
-    "get_experiment_by_name",
-    "search_experiments",
-    "rename_experiment",
-    "set_experiment_tag",
-    "delete_experiment",
-    "restore_experiment",
-    "create_run",
-    "get_run",
-    "update_run",
-    "delete_run",
-    "restore_run",
-    "search_runs",
-    "log_batch",
-    "metric_histories",
-    "log_artifact",
-    "list_artifacts",
-    "download_artifact",
-];
+/// The source that declares [`Tracker`]: the table is checked against the trait
+/// as written, so a trait method added without a rule in [`TRACKER_METHODS`] fails
+/// `table_is_complete`; the impls carry `#[deny(clippy::missing_trait_methods)]`.
+const TRAIT_SOURCE: &str = include_str!("../tracker.rs");
+const TRAIT: &str = "trait Tracker";
+
+/// Local metadata: listed as reads, never checked or audited.
+const LOCAL: &[&str] = &["capabilities", "uri"];
 
 const POLICY: &str = r#"
 [[roles]]
@@ -53,10 +35,22 @@ principals = ["alice"]
 
 #[test]
 fn table_is_complete() {
-    TRACKER_METHODS.check_complete(TRAIT_METHODS).unwrap();
-    let mut more = TRAIT_METHODS.to_vec();
-    more.push("purge_run");
-    assert!(TRACKER_METHODS.check_complete(&more).is_err());
+    TRACKER_METHODS.check_declared(TRAIT_SOURCE, TRAIT).unwrap();
+    let methods = mlops_core::policy::declared_methods(TRAIT_SOURCE, TRAIT).unwrap();
+    assert_eq!(methods.len(), TRACKER_METHODS.rules.len());
+    // the real trait with one more method: the check fails, naming it
+    let open = TRAIT_SOURCE.find("pub trait Tracker:").unwrap();
+    let open = open + TRAIT_SOURCE[open..].find('{').unwrap() + 1;
+    let more = format!(
+        "{}\n    async fn purge_run(&self, run_id: &str) -> Result<()>;{}",
+        &TRAIT_SOURCE[..open],
+        &TRAIT_SOURCE[open..]
+    );
+    let e = TRACKER_METHODS.check_declared(&more, TRAIT).unwrap_err();
+    assert!(
+        e.to_string().contains("methods without a rule: purge_run"),
+        "{e}"
+    );
 }
 
 /// An experiment `e-<method>` with one run; deleted first where the call restores.
@@ -161,6 +155,105 @@ async fn every_mutating_method_refused_allowed_and_audited() {
     let report = log.verify().await.unwrap();
     assert!(report.is_clean(), "{report:?}");
     assert_eq!(report.records, 22);
+}
+
+/// The call of read `method` (table-driven: every checked read has an arm).
+async fn read_call(t: &dyn Tracker, method: &str, exp: &str, run: &str) -> crate::Result<()> {
+    match method {
+        "get_experiment" => t.get_experiment(exp).await.map(drop),
+        "get_experiment_by_name" => t.get_experiment_by_name("e-reads").await.map(drop),
+        "search_experiments" => t.search_experiments(&Default::default()).await.map(drop),
+        "get_run" => t.get_run(run).await.map(drop),
+        "search_runs" => t.search_runs(&SearchRuns::new([exp])).await.map(drop),
+        "metric_histories" => t
+            .metric_histories(run, &["loss".to_string()])
+            .await
+            .map(drop),
+        "list_artifacts" => t.list_artifacts(run, None).await.map(drop),
+        "download_artifact" => t.download_artifact(run, "a.txt").await.map(drop),
+        other => panic!("no call for read method {other}: add an arm"),
+    }
+}
+
+#[tokio::test]
+async fn every_read_refused_without_read_and_audited_when_configured() {
+    let backend = Arc::new(
+        EmbeddedTracker::builder()
+            .with_url("memory://")
+            .build()
+            .unwrap(),
+    );
+    let (exp, run) = seed(&*backend, "reads").await;
+    backend
+        .log_artifact(&run, "a.txt", Bytes::from_static(b"x"))
+        .await
+        .unwrap();
+    let log = AuditLog::open(&Storage::memory()).await.unwrap();
+    let quiet_log = AuditLog::open(&Storage::memory()).await.unwrap();
+    let policy = Arc::new(Policy::from_toml(POLICY).unwrap());
+    let stack = |who: &str, log: &AuditLog, reads: bool| {
+        let p = Principal::user(who);
+        AuditLayer::new(log.clone(), p.clone())
+            .with_audit_reads(reads)
+            .layer(GovernanceLayer::new(policy.clone(), p).layer(backend.clone()))
+    };
+    // alice is a viewer, carol holds nothing
+    let (alice, carol) = (stack("alice", &log, true), stack("carol", &log, true));
+    let quiet = stack("alice", &quiet_log, false);
+    let mut n = 0;
+    for rule in TRACKER_METHODS
+        .rules
+        .iter()
+        .filter(|r| !r.mutating && !LOCAL.contains(&r.method))
+    {
+        let m = rule.method;
+        assert_eq!(rule.action, mlops_core::Action::Read, "{m}");
+        let e = read_call(&carol, m, &exp, &run).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{m}: {e}");
+        assert!(
+            e.to_string().contains("carol may not read experiment:"),
+            "{m}: {e}"
+        );
+        read_call(&alice, m, &exp, &run)
+            .await
+            .unwrap_or_else(|e| panic!("{m}: {e}"));
+        read_call(&quiet, m, &exp, &run).await.unwrap();
+        log.flush().await.unwrap();
+        let want = format!("Tracker::{m}");
+        let ev = log.query(&AuditQuery::new()).await.unwrap();
+        let mine: Vec<String> = ev
+            .iter()
+            .filter(|e| e.details.get("method") == Some(&want))
+            .map(|e| format!("{} {} {}", e.principal, e.action, e.outcome))
+            .collect();
+        assert_eq!(mine, ["carol read denied", "alice read allowed"], "{m}");
+        // a run call names its run even when carol may not resolve its experiment
+        let run_detail = ev
+            .iter()
+            .filter(|e| e.details.get("method") == Some(&want))
+            .map(|e| e.details.get("run").cloned())
+            .collect::<Vec<_>>();
+        let on_run = !matches!(
+            m,
+            "get_experiment" | "get_experiment_by_name" | "search_experiments" | "search_runs"
+        );
+        let want_run = on_run.then(|| run.clone());
+        assert_eq!(run_detail, [want_run.clone(), want_run], "{m}");
+        n += 1;
+    }
+    assert_eq!(n, 8);
+    quiet_log.flush().await.unwrap();
+    assert!(
+        quiet_log
+            .query(&AuditQuery::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(carol.uri(), backend.uri());
+    let r = log.verify().await.unwrap();
+    assert!(r.is_clean(), "{r:?}");
+    assert_eq!(r.records, 16);
 }
 
 #[tokio::test]
