@@ -3,9 +3,15 @@
 use crate::exit::{CliError, CliResult};
 use mlops_core::Principal;
 use mlops_core::Storage;
-use mlops_core::profile::{BackendKind, Domain, Profile};
+use mlops_core::http::Credentials;
+use mlops_core::profile::{BackendKind, CredentialSource, Domain, Profile};
+use mlops_registry::mlflow::MlflowRegistryBuilder;
 use mlops_registry::promotion::{Environments, Promotions};
+use mlops_registry::sagemaker::SageMakerRegistryBuilder;
+use mlops_registry::vertex::VertexRegistryBuilder;
 use mlops_registry::{EmbeddedRegistry, ModelRegistry};
+use mlops_tracking::Tracker;
+use mlops_tracking::mlflow::{MlflowConfigKey, MlflowTrackerBuilder};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -101,6 +107,41 @@ pub(crate) fn parse_principal(spec: &str) -> CliResult<Principal> {
     Ok(p.with_roles(roles))
 }
 
+/// `mlflow://HOST[:PORT][/PATH]` is shorthand for `http://HOST[:PORT][/PATH]`
+/// (`mlflow+https://` for HTTPS); other URLs are returned as given.
+pub(crate) fn normalise_url(url: &str) -> String {
+    if let Some(rest) = url.strip_prefix("mlflow+https://") {
+        format!("https://{rest}")
+    } else if let Some(rest) = url.strip_prefix("mlflow://") {
+        format!("http://{rest}")
+    } else {
+        url.to_string()
+    }
+}
+
+/// The host of a service URL (`sagemaker://eu-west-1` → `eu-west-1`).
+fn url_host(url: &str) -> CliResult<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(CliError::input(format!("{url:?} names no region"))
+            .hint("use sagemaker://REGION, e.g. sagemaker://eu-west-1"));
+    }
+    Ok(host.to_string())
+}
+
+/// `vertex://PROJECT/LOCATION` → (project, location).
+fn vertex_parts(url: &str) -> CliResult<(String, String)> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    match rest.trim_end_matches('/').split('/').collect::<Vec<_>>()[..] {
+        [p, l] if !p.is_empty() && !l.is_empty() => Ok((p.to_string(), l.to_string())),
+        _ => Err(
+            CliError::input(format!("{url:?} is not vertex://PROJECT/LOCATION"))
+                .hint("e.g. vertex://acme-ml/europe-west4"),
+        ),
+    }
+}
+
 /// Resolved configuration for domain commands.
 #[derive(Debug)]
 pub(crate) struct Ctx {
@@ -164,63 +205,137 @@ impl Ctx {
         }
     }
 
-    /// The registry URL in use.
-    pub(crate) fn registry_url(&self) -> CliResult<String> {
+    /// The registry URL in use and whether it came from the profile (then the
+    /// profile's credentials and store attributes apply).
+    pub(crate) fn registry_url(&self) -> CliResult<(String, bool)> {
         if let Some(u) = &self.global.registry_uri {
-            return Ok(u.clone());
+            return Ok((normalise_url(u), false));
         }
-        let env = self.environment()?;
-        let b = env.require(Domain::Registry)?;
-        if !matches!(b.kind(), BackendKind::Storage(_)) {
-            return Err(CliError::input(format!(
-                "registry {:?} of environment {}: the CLI drives embedded registries only",
-                b.url(),
-                env.name()
-            ))
-            .hint("point --registry-uri (or the profile's `registry`) at a storage URL: file://, s3://, gs://, az://"));
-        }
-        Ok(b.url().to_string())
+        let b = self.environment()?.require(Domain::Registry)?;
+        Ok((b.url().to_string(), true))
     }
 
-    /// The registry.
+    /// The registry: embedded (storage URLs), MLflow (`http(s)://`, `mlflow://`),
+    /// SageMaker (`sagemaker://REGION`) or Vertex AI (`vertex://PROJECT/LOCATION`).
     pub(crate) fn registry(&self) -> CliResult<Arc<dyn ModelRegistry>> {
-        let url = self.registry_url()?;
-        let mut b = EmbeddedRegistry::builder().with_url(url.clone());
-        if self.global.registry_uri.is_none() {
-            for (k, v) in self.environment()?.storage_options(Domain::Registry) {
-                b = b.with_option(k, v);
-            }
-        }
-        let reg = b.build().map_err(|e| {
-            CliError::from(e)
-                .hint("check --registry-uri / MLOPS_REGISTRY_URL or the profile's `registry`")
+        let (url, from_profile) = self.registry_url()?;
+        let hint = "check --registry-uri / MLOPS_REGISTRY_URL or the profile's `registry`";
+        let kind = BackendKind::of(&url).map_err(|e| {
+            CliError::from(e).hint(
+                "use a storage URL (file://, s3://, gs://, az://), http(s):// or mlflow:// (MLflow), \
+                 sagemaker://REGION or vertex://PROJECT/LOCATION",
+            )
         })?;
-        Ok(Arc::new(reg))
+        let creds = if from_profile {
+            self.environment()?.credentials().clone()
+        } else {
+            CredentialSource::Environment
+        };
+        let reg: Arc<dyn ModelRegistry> = match kind {
+            BackendKind::Mlflow => {
+                let mut b = MlflowRegistryBuilder::from_env().with_url(url.clone());
+                match creds.http_credentials()? {
+                    Credentials::Bearer(t) => b = b.with_token(t.expose().clone()),
+                    Credentials::Basic { user, password } => {
+                        b = b.with_basic_auth(user, password.expose().clone())
+                    }
+                    _ => {}
+                }
+                Arc::new(b.build().map_err(|e| CliError::from(e).hint(hint))?)
+            }
+            BackendKind::SageMaker => {
+                let region = url_host(&url)?;
+                let b = SageMakerRegistryBuilder::from_env()
+                    .with_region(region)
+                    .with_credential_source(&creds)?;
+                Arc::new(b.build().map_err(|e| {
+                    CliError::from(e).hint(
+                        "SageMaker needs AWS credentials (AWS_* or the profile's `credentials`) and \
+                         MLOPS_SAGEMAKER_ARTIFACTS=s3://BUCKET/PREFIX for artifacts",
+                    )
+                })?)
+            }
+            BackendKind::Vertex => {
+                let (project, location) = vertex_parts(&url)?;
+                let b = VertexRegistryBuilder::from_env()
+                    .with_project(project)
+                    .with_location(location)
+                    .with_credential_source(&creds)?;
+                Arc::new(b.build().map_err(|e| {
+                    CliError::from(e).hint(
+                        "Vertex AI needs GOOGLE_APPLICATION_CREDENTIALS (or the profile's `credentials`), \
+                         MLOPS_VERTEX_ARTIFACTS=gs://BUCKET/PREFIX and MLOPS_VERTEX_IMAGE",
+                    )
+                })?)
+            }
+            BackendKind::Storage(_) => {
+                let mut b = EmbeddedRegistry::builder().with_url(url.clone());
+                if from_profile {
+                    for (k, v) in self.environment()?.storage_options(Domain::Registry) {
+                        b = b.with_option(k, v);
+                    }
+                }
+                Arc::new(b.build().map_err(|e| CliError::from(e).hint(hint))?)
+            }
+            _ => {
+                return Err(CliError::input(format!(
+                    "registry {url:?}: not a model registry backend"
+                ))
+                .hint(hint));
+            }
+        };
+        tracing::debug!(registry = %reg.uri(), "registry opened");
+        Ok(reg)
     }
 
-    /// The experiment tracker (embedded backends; MLflow servers are read by the SDK).
-    pub(crate) async fn tracker(&self) -> CliResult<mlops_tracking::EmbeddedTracker> {
-        let url = match &self.global.tracking_uri {
-            Some(u) => u.clone(),
-            None => self
-                .environment()?
-                .require(Domain::Tracking)?
-                .url()
-                .to_string(),
+    /// The experiment tracker: embedded (storage URLs) or an MLflow server (`http(s)://`,
+    /// `mlflow://`; `MLFLOW_TRACKING_URI` is honoured).
+    pub(crate) async fn tracker(&self) -> CliResult<Arc<dyn Tracker>> {
+        let (url, from_profile) = match &self.global.tracking_uri {
+            Some(u) => (normalise_url(u), false),
+            None => (
+                self.environment()?
+                    .require(Domain::Tracking)?
+                    .url()
+                    .to_string(),
+                true,
+            ),
         };
-        if url.starts_with("http://") || url.starts_with("https://") {
-            return Err(CliError::input(format!(
-                "tracking URI {url:?} is an MLflow server: the CLI reads embedded trackers only"
-            ))
-            .hint("use the MLflow UI/CLI for it, or point --tracking-uri at a storage URL (file://, s3://)"));
+        let hint = "check --tracking-uri / MLFLOW_TRACKING_URI or the profile's `tracking`";
+        let kind = BackendKind::of(&url).map_err(|e| CliError::from(e).hint(hint))?;
+        match kind {
+            BackendKind::Mlflow => {
+                let mut b = MlflowTrackerBuilder::from_env().with_url(url.clone());
+                if from_profile {
+                    match self.environment()?.credentials().http_credentials()? {
+                        Credentials::Bearer(t) => {
+                            b = b.with_config(MlflowConfigKey::Token, t.expose().clone())
+                        }
+                        Credentials::Basic { user, password } => {
+                            b = b
+                                .with_config(MlflowConfigKey::Username, user)
+                                .with_config(MlflowConfigKey::Password, password.expose().clone())
+                        }
+                        _ => {}
+                    }
+                }
+                let t = b
+                    .build()
+                    .map_err(|e| CliError::input(e.to_string()).hint(hint))?;
+                Ok(Arc::new(t))
+            }
+            BackendKind::Storage(_) => {
+                let t = mlops_tracking::EmbeddedTracker::builder()
+                    .with_url(url.clone())
+                    .build()
+                    .map_err(|e| CliError::input(e.to_string()).hint(hint))?;
+                Ok(Arc::new(t))
+            }
+            _ => Err(
+                CliError::input(format!("tracking URI {url:?} is not a tracking backend"))
+                    .hint("use a storage URL (file://, s3://) or an MLflow server (http(s)://, mlflow://)"),
+            ),
         }
-        mlops_tracking::EmbeddedTracker::builder()
-            .with_url(url.clone())
-            .build()
-            .map_err(|e| {
-                CliError::input(e.to_string())
-                    .hint("check --tracking-uri / MLFLOW_TRACKING_URI or the profile's `tracking`")
-            })
     }
 
     /// The audit / promotion-ledger storage.
@@ -229,8 +344,10 @@ impl Ctx {
             return Storage::from_url(u)
                 .map_err(|e| CliError::from(e).hint("check --audit-uri / MLOPS_AUDIT_URL"));
         }
-        if let Some(r) = &self.global.registry_uri {
-            // A registry given by URL keeps its ledger beside it.
+        if let Some(r) = &self.global.registry_uri
+            && matches!(BackendKind::of(r), Ok(BackendKind::Storage(_)))
+        {
+            // A storage registry given by URL keeps its ledger beside it.
             let ledger = format!("{}/_ledger", r.trim_end_matches('/'));
             return Ok(Storage::from_url(&ledger)?);
         }
@@ -271,6 +388,21 @@ mod tests {
         let s = parse_principal("service:ci").unwrap();
         assert_eq!(s.id, "ci");
         assert!(s.roles.is_empty());
+        assert_eq!(normalise_url("mlflow://h:5000"), "http://h:5000");
+        assert_eq!(normalise_url("mlflow+https://h/p"), "https://h/p");
+        assert_eq!(normalise_url("s3://b/p"), "s3://b/p");
+        assert_eq!(url_host("sagemaker://eu-west-1").unwrap(), "eu-west-1");
+        assert!(url_host("sagemaker://").is_err());
+        assert_eq!(
+            vertex_parts("vertex://acme/europe-west4").unwrap(),
+            ("acme".into(), "europe-west4".into())
+        );
+        for bad in ["vertex://acme", "vertex://a/b/c", "vertex:///x"] {
+            assert_eq!(
+                vertex_parts(bad).unwrap_err().exit(),
+                crate::exit::Exit::Input
+            );
+        }
         for bad in ["dana", "robot:x", "user:", ""] {
             let e = parse_principal(bad).unwrap_err();
             assert_eq!(e.exit(), crate::exit::Exit::Input);

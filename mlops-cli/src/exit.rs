@@ -95,7 +95,16 @@ impl From<mlops_registry::Error> for CliError {
                 .hint("`mlops models show MODEL --version N` lists the version's requests"),
             E::SelfApproval { .. } | E::MissingRole { .. } => Self::input(e.to_string())
                 .hint("run as another principal: --as user:NAME[:ROLE,...] or MLOPS_PRINCIPAL"),
-            _ => Self::input(e.to_string()),
+            _ => {
+                use mlops_core::ErrorKind as K;
+                match e.kind() {
+                    K::Unavailable | K::Timeout | K::RateLimited => Self::input(e.to_string())
+                        .hint("the registry did not answer: check --registry-uri / the profile's `registry` and that the service is up"),
+                    K::Unauthenticated | K::PermissionDenied => Self::input(e.to_string())
+                        .hint("check the registry's credentials (MLFLOW_TRACKING_TOKEN, AWS_*, GOOGLE_APPLICATION_CREDENTIALS) or the profile's `credentials`"),
+                    _ => Self::input(e.to_string()),
+                }
+            }
         }
     }
 }

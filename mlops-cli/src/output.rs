@@ -63,6 +63,17 @@ pub(crate) fn emit(mode: Mode, value: &Value, text: impl FnOnce() -> String) {
     }
 }
 
+/// Writes `bytes` to `path` (an `--out` file), creating its directory.
+pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> crate::exit::CliResult<()> {
+    use crate::exit::CliError;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::input(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    std::fs::write(path, bytes)
+        .map_err(|e| CliError::input(format!("cannot write --out {}: {e}", path.display())))
+}
+
 /// A spinner on stderr, hidden unless stdout is a terminal.
 pub(crate) fn spinner(msg: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;

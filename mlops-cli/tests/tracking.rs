@@ -120,20 +120,29 @@ async fn experiments_and_runs() {
     assert!(e.contains("0000"), "{e}");
     let (_, e) = run(dir, &["runs", "compare", &a], 2);
     assert!(e.contains("2 values") || e.contains("RUN_IDS"), "{e}");
+    // an MLflow server that is not there: exit 2, the hint names the server
+    let t0 = std::time::Instant::now();
     let (_, e) = run(
         dir,
         &[
             "--tracking-uri",
-            "http://mlflow:5000",
+            "mlflow://127.0.0.1:9",
             "experiments",
             "list",
         ],
         2,
     );
     assert!(
-        e.contains("http://mlflow:5000") && e.contains("hint:"),
+        e.contains("http://127.0.0.1:9") && e.contains("hint:") && e.contains("server"),
         "{e}"
     );
+    eprintln!("unreachable MLflow answered in {:?}", t0.elapsed());
+    let (_, e) = run(
+        dir,
+        &["--tracking-uri", "ftp://x", "experiments", "list"],
+        2,
+    );
+    assert!(e.contains("ftp://x") && e.contains("hint:"), "{e}");
     for sub in [
         ["experiments", "list"],
         ["runs", "list"],

@@ -56,6 +56,7 @@ pub(crate) enum NameKindArg {
     Environment,
 }
 
+pub(crate) mod drift_html;
 pub(crate) mod features;
 pub(crate) mod features_admin;
 pub(crate) mod governance;

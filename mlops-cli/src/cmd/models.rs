@@ -635,14 +635,7 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
             };
             match &out {
                 Some(path) => {
-                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                        std::fs::create_dir_all(dir).map_err(|e| {
-                            CliError::input(format!("cannot create {}: {e}", dir.display()))
-                        })?;
-                    }
-                    std::fs::write(path, &yaml).map_err(|e| {
-                        CliError::input(format!("cannot write --out {}: {e}", path.display()))
-                    })?;
+                    crate::output::write_file(path, yaml.as_bytes())?;
                     let v = json!({
                         "environment": env, "path": path.display().to_string(),
                         "models": deployments.spec.models.len(),

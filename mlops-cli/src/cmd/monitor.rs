@@ -1,6 +1,7 @@
 //! `mlops monitor ...`.
 
 use crate::exit::{CliError, CliResult, Exit};
+use crate::output::{Mode, emit};
 use mlops_monitor::{
     ColumnKind, ColumnOutcome, DatasetDrift, DatasetSpec, DriftOptions, Family, Method,
 };
@@ -16,7 +17,14 @@ pub(crate) enum MonitorCmd {
     /// dictionaries → categorical), unlike Evidently's own inference, unless --numerical or
     /// --categorical names the column.
     ///
+    /// `--format html` writes one self-contained HTML page (inline CSS and SVG, no
+    /// script, nothing fetched): a summary table, then per column its method, score,
+    /// threshold, decision and the reference vs current distribution.
+    ///
     /// Example: `mlops monitor drift --reference ref.parquet --current cur.parquet --format json`
+    #[command(
+        after_help = "Examples:\n  mlops monitor drift --reference ref.parquet --current cur.parquet --format json\n  mlops monitor drift --reference ref.parquet --current cur.parquet --format html --out drift.html --fail-on-drift"
+    )]
     Drift(DriftArgs),
     /// Fairness, performance, validation gates and reference profiles.
     #[command(flatten)]
@@ -30,6 +38,8 @@ pub(crate) enum Format {
     Json,
     /// A text table.
     Table,
+    /// A self-contained HTML report with per-column distribution plots.
+    Html,
 }
 
 /// Arguments of `monitor drift`.
@@ -63,9 +73,13 @@ pub(crate) struct DriftArgs {
     /// Share of drifted columns that means dataset drift.
     #[arg(long, default_value_t = mlops_monitor::drift::DEFAULT_DRIFT_SHARE)]
     drift_share: f64,
-    /// json | table.
+    /// json | table | html.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+    /// Write the report to this file (default: stdout); stdout then gets a one-line
+    /// summary (JSON with the global --json).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
     /// Exit 1 when the dataset drifts.
     #[arg(long)]
     fail_on_drift: bool,
@@ -74,7 +88,7 @@ pub(crate) struct DriftArgs {
 /// Runs a `monitor` subcommand.
 pub(crate) async fn run(cmd: MonitorCmd, mode: crate::output::Mode) -> CliResult {
     match cmd {
-        MonitorCmd::Drift(a) => drift(a),
+        MonitorCmd::Drift(a) => drift(a, mode),
         MonitorCmd::More(c) => crate::cmd::monitor_more::run(c, mode),
     }
 }
@@ -83,7 +97,7 @@ fn input<E: std::fmt::Display>(e: E) -> CliError {
     CliError::input(e.to_string())
 }
 
-fn drift(a: DriftArgs) -> CliResult {
+fn drift(a: DriftArgs, mode: Mode) -> CliResult {
     let reference = mlops_monitor::io::read_parquet_file(&a.reference).map_err(input)?;
     let current = mlops_monitor::io::read_parquet_file(&a.current).map_err(input)?;
     let mut spec = DatasetSpec {
@@ -124,9 +138,37 @@ fn drift(a: DriftArgs) -> CliResult {
         }
     }
     let report = mlops_monitor::dataset_drift(&reference, &current, &spec).map_err(input)?;
-    match a.format {
-        Format::Json => println!("{}", to_json(&report)),
-        Format::Table => print!("{}", to_table(&report)),
+    let doc = match a.format {
+        Format::Json => format!("{}\n", to_json(&report)),
+        Format::Table => to_table(&report),
+        Format::Html => crate::cmd::drift_html::render(
+            &report,
+            &reference,
+            &current,
+            &a.reference.display().to_string(),
+            &a.current.display().to_string(),
+        ),
+    };
+    match &a.out {
+        None => print!("{doc}"),
+        Some(path) => {
+            crate::output::write_file(path, doc.as_bytes())?;
+            let v = json!({
+                "path": path.display().to_string(),
+                "drifted": report.drifted,
+                "total": report.total,
+                "drift": report.drift,
+            });
+            emit(mode, &v, || {
+                format!(
+                    "wrote {}: {}/{} columns drifted -> {}\n",
+                    path.display(),
+                    report.drifted,
+                    report.total,
+                    if report.drift { "DRIFT" } else { "no drift" }
+                )
+            });
+        }
     }
     Ok(if a.fail_on_drift && report.drift {
         Exit::CheckFailed
@@ -249,8 +291,13 @@ mod tests {
             family: "evidently".into(),
             drift_share: 0.5,
             format: Format::Json,
+            out: None,
             fail_on_drift: true,
         }
+    }
+
+    fn drift_t(a: DriftArgs) -> CliResult {
+        drift(a, Mode::Quiet)
     }
 
     #[test]
@@ -263,18 +310,18 @@ mod tests {
         );
         // x drifts, c (one value both sides) does not: share 0.5 -> dataset drift -> exit 1
         assert_eq!(
-            drift(args(r.clone(), c.clone())).unwrap(),
+            drift_t(args(r.clone(), c.clone())).unwrap(),
             Exit::CheckFailed
         );
-        assert_eq!(drift(args(r.clone(), r.clone())).unwrap(), Exit::Ok);
-        let e = drift(args(dir.join("missing.parquet"), c.clone())).unwrap_err();
+        assert_eq!(drift_t(args(r.clone(), r.clone())).unwrap(), Exit::Ok);
+        let e = drift_t(args(dir.join("missing.parquet"), c.clone())).unwrap_err();
         assert_eq!(e.exit(), Exit::Input);
         let mut bad = args(r.clone(), c.clone());
         bad.method = "TVD".into();
-        assert_eq!(drift(bad).unwrap_err().exit(), Exit::Input);
+        assert_eq!(drift_t(bad).unwrap_err().exit(), Exit::Input);
         let mut bad = args(r, c);
         bad.numerical = vec!["nope".into()];
-        assert_eq!(drift(bad).unwrap_err().exit(), Exit::Input);
+        assert_eq!(drift_t(bad).unwrap_err().exit(), Exit::Input);
         std::fs::remove_dir_all(&dir).ok();
 
         assert_eq!(float(f64::NAN), json!("NaN"));

@@ -57,8 +57,22 @@ pub(crate) enum RunsCmd {
     },
 }
 
-fn err(e: mlops_tracking::Error) -> CliError {
-    CliError::input(e.to_string())
+/// A tracking error with a hint: about the server or credentials when the backend
+/// failed, else `hint` (about the user's input).
+fn err(e: mlops_tracking::Error, t: &dyn Tracker, hint: &str) -> CliError {
+    use mlops_core::ErrorKind as K;
+    let kind = e.kind();
+    let c = CliError::input(e.to_string());
+    match kind {
+        K::Unavailable | K::Timeout | K::RateLimited | K::Backend => c.hint(format!(
+            "the tracking backend {} failed: check --tracking-uri / MLFLOW_TRACKING_URI and that the server is up",
+            t.uri()
+        )),
+        K::Unauthenticated | K::PermissionDenied => c.hint(
+            "check MLFLOW_TRACKING_TOKEN (or _USERNAME/_PASSWORD) or the profile's `credentials`",
+        ),
+        _ => c.hint(hint),
+    }
 }
 
 /// Runs an `experiments` subcommand.
@@ -67,9 +81,11 @@ pub(crate) async fn experiments(cmd: ExperimentsCmd, ctx: &Ctx) -> CliResult {
     let ExperimentsCmd::List { filter } = cmd;
     let q = SearchExperiments::default().with_filter(filter.clone());
     let page = t.search_experiments(&q).await.map_err(|e| {
-        err(e).hint(format!(
-            "check the filter {filter:?} (MLflow syntax, e.g. name LIKE 'a%')"
-        ))
+        err(
+            e,
+            t.as_ref(),
+            &format!("check the filter {filter:?} (MLflow syntax, e.g. name LIKE 'a%')"),
+        )
     })?;
     let v = serde_json::to_value(&page.items).map_err(|e| CliError::input(e.to_string()))?;
     emit(Mode::of(&ctx.global), &v, || {
@@ -108,10 +124,13 @@ pub(crate) async fn runs(cmd: RunsCmd, ctx: &Ctx) -> CliResult {
             order_by,
             limit,
         } => {
-            let exp = t
-                .get_experiment_by_name(&experiment)
-                .await
-                .map_err(|e| err(e).hint("`mlops experiments list` shows the experiments"))?;
+            let exp = t.get_experiment_by_name(&experiment).await.map_err(|e| {
+                err(
+                    e,
+                    t.as_ref(),
+                    "`mlops experiments list` shows the experiments",
+                )
+            })?;
             let mut q = SearchRuns::new([exp.id.as_str()])
                 .with_filter(filter.clone())
                 .with_max_results(limit.clamp(1, 1000));
@@ -119,9 +138,11 @@ pub(crate) async fn runs(cmd: RunsCmd, ctx: &Ctx) -> CliResult {
                 q = q.with_order_by(o);
             }
             let page = t.search_runs(&q).await.map_err(|e| {
-                err(e).hint(format!(
-                    "check the filter {filter:?} (MLflow syntax, e.g. metrics.auc > 0.8)"
-                ))
+                err(
+                    e,
+                    t.as_ref(),
+                    &format!("check the filter {filter:?} (MLflow syntax, e.g. metrics.auc > 0.8)"),
+                )
             })?;
             let v =
                 serde_json::to_value(&page.items).map_err(|e| CliError::input(e.to_string()))?;
@@ -131,10 +152,13 @@ pub(crate) async fn runs(cmd: RunsCmd, ctx: &Ctx) -> CliResult {
             });
         }
         RunsCmd::Show { run_id } => {
-            let r = t
-                .get_run(&run_id)
-                .await
-                .map_err(|e| err(e).hint("`mlops runs list --experiment NAME` shows run ids"))?;
+            let r = t.get_run(&run_id).await.map_err(|e| {
+                err(
+                    e,
+                    t.as_ref(),
+                    "`mlops runs list --experiment NAME` shows run ids",
+                )
+            })?;
             let v = serde_json::to_value(&r).map_err(|e| CliError::input(e.to_string()))?;
             emit(mode, &v, || {
                 let mut rows = vec![];
@@ -157,7 +181,11 @@ pub(crate) async fn runs(cmd: RunsCmd, ctx: &Ctx) -> CliResult {
             let mut runs = vec![];
             for id in &run_ids {
                 runs.push(t.get_run(id).await.map_err(|e| {
-                    err(e).hint("`mlops runs list --experiment NAME` shows run ids")
+                    err(
+                        e,
+                        t.as_ref(),
+                        "`mlops runs list --experiment NAME` shows run ids",
+                    )
                 })?);
             }
             let params: BTreeSet<&String> =
