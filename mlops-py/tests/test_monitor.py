@@ -144,3 +144,20 @@ def test_errors_map_to_kinds():
         mlops.column_drift([], [1.0, 2.0])
     with pytest.raises(mlops.InvalidArgumentError):
         mlops.regression_metrics([1.0], [1.0, 2.0])
+
+
+def test_numpy_reaches_rust_without_a_copy():
+    """A float64 numpy array is wrapped by pyarrow (no copy) and imported by Rust through the
+    Arrow C data interface (no copy): Rust sees the numpy data pointer itself."""
+    from mlops._convert import to_array
+
+    x = np.random.default_rng(3).normal(size=1000)
+    arr = to_array(x)
+    assert arr.buffers()[1].address == x.ctypes.data
+    assert mlops._mlops._imported_buffer_addresses(arr) == [None, x.ctypes.data]
+    # a pandas Series takes the same route (pandas 3 copies the ndarray into the Series itself,
+    # so compare with the Series' own values)
+    pd = pytest.importorskip("pandas")
+    s = pd.Series(x)
+    values = s.to_numpy()
+    assert mlops._mlops._imported_buffer_addresses(to_array(s)) == [None, values.ctypes.data]
