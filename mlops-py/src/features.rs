@@ -3,9 +3,9 @@
 //! built in Rust are handed to pyarrow without a copy.
 
 use crate::errors::{IntoPyResult, invalid};
-use crate::monitor::batch_from_py;
+use crate::monitor::{batch_from_py, table_to_py};
 use crate::runtime::block_on;
-use arrow_pyarrow::{IntoPyArrow, Table};
+use arrow::array::RecordBatch;
 use mlops_features::{FeatureRef, HistoricalOptions, HistoricalView, SourceLocation};
 use pyo3::prelude::*;
 use std::time::Duration;
@@ -54,6 +54,32 @@ fn feature_ref(s: &str) -> PyResult<FeatureRef> {
     FeatureRef::new(v, f).py()
 }
 
+/// The point-in-time join behind [`historical_features`]: the training set as Rust built it.
+fn historical_batch(
+    py: Python<'_>,
+    entity: &Bound<'_, PyAny>,
+    views: Vec<ViewSpec>,
+    features: Vec<String>,
+    full_feature_names: bool,
+    entity_timestamp: Option<String>,
+) -> PyResult<RecordBatch> {
+    let entity = batch_from_py(entity)?;
+    let views = views.into_iter().map(view).collect::<PyResult<Vec<_>>>()?;
+    let refs = features
+        .iter()
+        .map(|s| feature_ref(s))
+        .collect::<PyResult<Vec<_>>>()?;
+    let mut opts = HistoricalOptions::default().with_full_feature_names(full_feature_names);
+    if let Some(ts) = entity_timestamp {
+        opts = opts.with_entity_timestamp(ts);
+    }
+    block_on(
+        py,
+        mlops_features::get_historical_features(&[entity], &views, &refs, &opts),
+    )?
+    .py()
+}
+
 /// Point-in-time correct training set; returns a pyarrow Table.
 #[pyfunction]
 #[pyo3(signature = (entity, views, features, full_feature_names=true, entity_timestamp=None))]
@@ -65,30 +91,46 @@ fn historical_features<'py>(
     full_feature_names: bool,
     entity_timestamp: Option<String>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let entity = batch_from_py(entity)?;
-    let views = views.into_iter().map(view).collect::<PyResult<Vec<_>>>()?;
-    let refs = features
-        .iter()
-        .map(|s| feature_ref(s))
-        .collect::<PyResult<Vec<_>>>()?;
-    let mut opts = HistoricalOptions::default().with_full_feature_names(full_feature_names);
-    if let Some(ts) = entity_timestamp {
-        opts = opts.with_entity_timestamp(ts);
-    }
-    let out = block_on(
+    let out = historical_batch(
         py,
-        mlops_features::get_historical_features(&[entity], &views, &refs, &opts),
-    )?
-    .py()?;
-    let schema = out.schema();
-    Table::try_new(vec![out], schema)
-        .map_err(invalid)?
-        .into_pyarrow(py)
+        entity,
+        views,
+        features,
+        full_feature_names,
+        entity_timestamp,
+    )?;
+    table_to_py(py, out)
+}
+
+/// [`historical_features`] for the zero-copy test: the pyarrow Table and, per column, the
+/// buffer addresses of the batch as Rust built it (pyarrow's `Array.buffers()` order).
+#[pyfunction]
+#[pyo3(signature = (entity, views, features, full_feature_names=true, entity_timestamp=None))]
+#[allow(clippy::type_complexity)]
+fn _historical_features_traced<'py>(
+    py: Python<'py>,
+    entity: &Bound<'py, PyAny>,
+    views: Vec<ViewSpec>,
+    features: Vec<String>,
+    full_feature_names: bool,
+    entity_timestamp: Option<String>,
+) -> PyResult<(Bound<'py, PyAny>, Vec<Vec<Option<usize>>>)> {
+    let out = historical_batch(
+        py,
+        entity,
+        views,
+        features,
+        full_feature_names,
+        entity_timestamp,
+    )?;
+    let addresses = crate::introspect::batch_addresses(&out);
+    Ok((table_to_py(py, out)?, addresses))
 }
 
 /// Adds the feature functions to the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(historical_features, m)?)?;
+    m.add_function(wrap_pyfunction!(_historical_features_traced, m)?)?;
     Ok(())
 }
 
@@ -167,10 +209,7 @@ impl PyFeatureStore {
             self.store.get_historical_features(&[entity], &refs, &opts),
         )?
         .py()?;
-        let schema = out.schema();
-        Table::try_new(vec![out], schema)
-            .map_err(invalid)?
-            .into_pyarrow(py)
+        table_to_py(py, out)
     }
 
     /// Materializes `views` for event times in `[start_us, end_us]`; returns rows per view.
@@ -209,10 +248,7 @@ impl PyFeatureStore {
                 .get_online_features(&self.online, &entity, &refs, &opts),
         )?
         .py()?;
-        let schema = out.schema();
-        Table::try_new(vec![out], schema)
-            .map_err(invalid)?
-            .into_pyarrow(py)
+        table_to_py(py, out)
     }
 }
 

@@ -10,6 +10,7 @@
 mod errors;
 mod features;
 mod governance;
+mod introspect;
 mod monitor;
 mod registry;
 mod runtime;
@@ -27,6 +28,7 @@ fn _mlops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     features::register_store(m)?;
     registry::register(m)?;
     governance::register(m)?;
+    introspect::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

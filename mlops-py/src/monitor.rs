@@ -7,7 +7,7 @@ use arrow::array::ArrayData;
 use arrow::array::{ArrayRef, RecordBatch, make_array};
 use arrow::compute::concat_batches;
 use arrow::datatypes::SchemaRef;
-use arrow_pyarrow::{FromPyArrow, PyArrowType, Table};
+use arrow_pyarrow::{FromPyArrow, IntoPyArrow, PyArrowType, Table};
 use mlops_monitor::{
     ColumnKind, DatasetSpec, DriftOptions, Family, Method, Sample, column_drift, dataset_drift,
     fairness::fairness_arrow, performance,
@@ -32,6 +32,15 @@ pub(crate) fn batch_from_py(obj: &Bound<'_, PyAny>) -> PyResult<RecordBatch> {
         return Ok(RecordBatch::new_empty(schema));
     }
     concat_batches(&schema, &batches).map_err(invalid)
+}
+
+/// A pyarrow Table holding `batch`'s buffers (exported through the Arrow C data interface,
+/// not copied).
+pub(crate) fn table_to_py(py: Python<'_>, batch: RecordBatch) -> PyResult<Bound<'_, PyAny>> {
+    let schema = batch.schema();
+    Table::try_new(vec![batch], schema)
+        .map_err(invalid)?
+        .into_pyarrow(py)
 }
 
 fn kind(s: Option<&str>) -> PyResult<Option<ColumnKind>> {

@@ -2,10 +2,9 @@
 //! background `RunLogger`.
 
 use crate::errors::{IntoPyResult, invalid};
-use crate::monitor::json;
+use crate::monitor::{json, table_to_py};
 use crate::runtime::{block_on, runtime};
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_pyarrow::{IntoPyArrow, Table};
 use mlops_tracking::{
     Batch, CreateRun, Metric, RunLogger, RunLoggerOptions, RunStatus, SearchRuns, Tag, Tracker,
     TrackerExt, parse_url_opts,
@@ -155,10 +154,7 @@ impl PyTracker {
             ),
         ];
         let batch = RecordBatch::try_from_iter(cols).map_err(invalid)?;
-        let schema = batch.schema();
-        Table::try_new(vec![batch], schema)
-            .map_err(invalid)?
-            .into_pyarrow(py)
+        table_to_py(py, batch)
     }
 
     /// Stores `data` at `path`; returns `(path, size, digest)`.

@@ -38,3 +38,54 @@ def test_audit_record_query_verify(scheme, tmp_path):
     assert everything[0]["details"]["method"] == "create_version"
     v = log.verify()
     assert v == {"clean": True, "records": 3, "broken": None}
+
+
+def test_policy_principals_and_services():
+    p = mlops.Policy(POLICY)
+    ci = mlops.Principal.service("ci")
+    assert p.roles_of(ci) == ["pipeline"]
+    assert p.allows(ci, "promote", "model:fraud-a@staging")
+    assert not p.allows(ci, "promote", "model:fraud-a@production")
+    assert p.allows(BOB, "promote", "model:fraud-a@production")
+    assert not p.allows(BOB, "write", "model:fraud-a")
+    # an unknown principal has no role and may do nothing
+    assert p.roles_of(mlops.Principal.user("mallory")) == []
+    assert not p.allows(mlops.Principal.user("mallory"), "read", "experiment:x")
+
+
+def test_audit_verify_detects_tampering(tmp_path):
+    uri = f"file://{tmp_path}/audit"
+    log = mlops.AuditLog(uri)
+    for i in range(3):
+        log.record(ALICE, "write", f"model:m{i}")
+    log.flush()
+    assert mlops.AuditLog(uri).verify() == {"clean": True, "records": 3, "broken": None}
+    (segment,) = [p for p in (tmp_path / "audit").rglob("*") if p.is_file()]
+    data = segment.read_bytes()
+    assert data.count(b'"m1"') == 1
+    segment.write_bytes(data.replace(b'"m1"', b'"m9"'))  # same length, one record edited
+    v = mlops.AuditLog(uri).verify()
+    assert v["clean"] is False and v["records"] == 1
+    assert "HashMismatch" in v["broken"]
+
+
+def test_one_exception_class_per_error_kind():
+    names = [
+        "NotFoundError",
+        "AlreadyExistsError",
+        "InvalidArgumentError",
+        "ConflictError",
+        "PermissionDeniedError",
+        "UnauthenticatedError",
+        "IntegrityError",
+        "UnsupportedError",
+        "RateLimitedError",
+        "UnavailableError",
+        "TimeoutError",
+        "BackendError",
+    ]
+    classes = [getattr(mlops, n) for n in names]
+    assert len(set(classes)) == len(names)
+    for n, c in zip(names, classes):
+        assert c.__name__ == n and issubclass(c, mlops.MlopsError) and c is not mlops.MlopsError
+    assert issubclass(mlops.MlopsError, Exception)

@@ -144,3 +144,73 @@ def test_errors_map_to_kinds():
         mlops.column_drift([], [1.0, 2.0])
     with pytest.raises(mlops.InvalidArgumentError):
         mlops.regression_metrics([1.0], [1.0, 2.0])
+
+
+def test_numpy_reaches_rust_without_a_copy():
+    """A float64 numpy array is wrapped by pyarrow (no copy) and imported by Rust through the
+    Arrow C data interface (no copy): Rust sees the numpy data pointer itself."""
+    from mlops._convert import to_array
+
+    x = np.random.default_rng(3).normal(size=1000)
+    arr = to_array(x)
+    assert arr.buffers()[1].address == x.ctypes.data
+    assert mlops._mlops._imported_buffer_addresses(arr) == [None, x.ctypes.data]
+    # a pandas Series takes the same route (pandas 3 copies the ndarray into the Series itself,
+    # so compare with the Series' own values)
+    pd = pytest.importorskip("pandas")
+    s = pd.Series(x)
+    values = s.to_numpy()
+    assert mlops._mlops._imported_buffer_addresses(to_array(s)) == [None, values.ctypes.data]
+
+
+def test_monitor_accepts_pandas_and_dicts(drift):
+    pd = pytest.importorskip("pandas")
+    d, exp = drift
+    case = "num_normal_shift"
+    ref = pq.read_table(d / case / "reference.parquet").column("value")
+    cur = pq.read_table(d / case / "current.parquet").column("value")
+    want = exp["columns"][case]["evidently"]["default"]
+    # pandas Series (nulls and NaN both dropped, as Evidently does)
+    got = mlops.column_drift(ref.to_pandas(), cur.to_pandas())
+    assert got.method == want["method"] and got.drift == want["drift"]
+    assert close(got.score, want["score"], 1e-6 if got.method in P_VALUE else 1e-9)
+
+    case = "dataset_half_drifted"
+    w = exp["datasets"][case]
+    kinds = {c: "numerical" for c in w["numerical"]}
+    kinds.update({c: "categorical" for c in w["categorical"]})
+    rt = pq.read_table(d / case / "reference.parquet")
+    ct = pq.read_table(d / case / "current.parquet")
+    from_pandas = mlops.dataset_drift(rt.to_pandas(), ct.to_pandas(), columns=list(w["columns"]), kinds=kinds)
+    from_dicts = mlops.dataset_drift(
+        {c: rt.column(c) for c in w["columns"]},
+        {c: ct.column(c) for c in w["columns"]},
+        kinds=kinds,
+    )
+    for got in (from_pandas, from_dicts):
+        assert (got.drifted, got.total, got.drift) == (
+            w["dataset_drift"]["number_of_drifted_columns"],
+            w["dataset_drift"]["number_of_columns"],
+            w["dataset_drift"]["dataset_drift"],
+        )
+
+    df = pd.DataFrame({"t": [1, 0, 1, 1, 0, 1], "p": [1, 0, 0, 1, 1, 1], "g": list("aaabbb")})
+    f = mlops.fairness(df["t"], df["p"], df["g"])
+    assert f["by_group"]["a"]["tpr"] == 0.5 and f["by_group"]["b"]["selection_rate"] == 1.0
+    m = mlops.classification_metrics(df["t"], df["p"])
+    assert m["accuracy"] == pytest.approx(4 / 6) and m["confusion_matrix"] == [[1, 1], [1, 3]]
+    r = mlops.regression_metrics(pd.Series([1.0, 2.0]), pd.Series([2.0, 2.0]))
+    assert r["mae"] == 0.5 and r["rmse"] == pytest.approx(math.sqrt(0.5))
+
+
+def test_dataset_drift_report_is_a_dataclass():
+    import dataclasses
+
+    rng = np.random.default_rng(1)
+    ref = {"a": rng.normal(0, 1, 2000), "b": rng.normal(0, 1, 2000)}
+    cur = {"a": rng.normal(3, 1, 2000), "b": rng.normal(0, 1, 2000)}
+    got = mlops.dataset_drift(ref, cur, drift_share=0.5)
+    assert dataclasses.is_dataclass(got) and dataclasses.is_dataclass(got.by_column["a"])
+    assert got.by_column["a"].drift and not got.by_column["b"].drift
+    assert (got.drifted, got.total, got.share, got.drift) == (1, 2, 0.5, True)
+    assert dataclasses.asdict(got.by_column["a"])["n_reference"] == 2000

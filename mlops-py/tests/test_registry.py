@@ -78,3 +78,46 @@ def test_gate_reports_and_staging(reg):
     reg.approve(req, mlops.Principal.user("lee"))
     assert reg.promote(req, CI)["version"] == 1
     assert "churn" in reg.export_deployments("staging")
+
+
+def test_models_uri_and_ensure(reg):
+    assert reg.uri.startswith(("memory://", "file://"))
+    m = reg.ensure_model("churn")
+    assert m["name"] == "churn" and m["latest_version"] is None
+    assert reg.ensure_model("churn")["created_at"] == m["created_at"]  # idempotent
+    reg.create_version("churn", CI, artifacts={"model.pkl": b"x"})
+    assert reg.get_model("churn")["latest_version"] == 1
+    with pytest.raises(mlops.NotFoundError):
+        reg.get_model("nope")
+
+
+def _deploy(reg, version, env="qa"):
+    req = reg.request_promotion("churn", version, env, CI, f"v{version}")
+    reg.approve(req, DANA)
+    return reg.promote(req, CI)
+
+
+def test_rollback_returns_to_the_previous_deployment(reg):
+    reg.create_model("churn")
+    for b in (b"v1", b"v2"):
+        reg.create_version("churn", CI, artifacts={"model.pkl": b})
+    d1, d2 = _deploy(reg, 1), _deploy(reg, 2)
+    assert (d1["version"], d2["version"]) == (1, 2)
+    assert reg.deployed("churn", "qa")["version"] == 2
+    r = reg.rollback("churn", "qa", DANA, "latency regression")
+    assert r["version"] == 1 and r["rollback_from"] == 2 and r["by"] == "dana"
+    assert r["manifest_digest"] == d1["manifest_digest"]
+    assert reg.deployed("churn", "qa")["version"] == 1
+    assert reg.resolve_alias("churn", "qa")["version"] == 1
+
+
+def test_rejected_request_is_closed(reg):
+    reg.create_model("churn")
+    v = reg.create_version("churn", CI, artifacts={"model.pkl": b"x"})
+    req = reg.request_promotion("churn", v["version"], "qa", CI)
+    reg.reject(req, DANA, "not yet")
+    with pytest.raises(mlops.ConflictError, match="rejected by dana"):
+        reg.approve(req, mlops.Principal.user("lee"))
+    with pytest.raises(mlops.ConflictError, match="rejected by dana"):
+        reg.promote(req, CI)
+    assert reg.deployed("churn", "qa") is None

@@ -90,6 +90,14 @@ def historical_features(
     full_feature_names: bool = True,
     entity_timestamp: Optional[str] = None,
 ) -> pa.Table: ...
+def _historical_features_traced(
+    entity: pa.Table,
+    views: List[Tuple[str, str, Optional[List[str]], str, Optional[str], float]],
+    features: List[str],
+    full_feature_names: bool = True,
+    entity_timestamp: Optional[str] = None,
+) -> Tuple[pa.Table, List[List[Optional[int]]]]: ...
+def _imported_buffer_addresses(array: pa.Array) -> List[Optional[int]]: ...
 
 class Registry:
     def __init__(
