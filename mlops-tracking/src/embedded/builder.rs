@@ -52,8 +52,8 @@ impl EmbeddedTrackerBuilder {
     /// `InvalidArgument` when neither a URL nor a storage is set, or for a bad URL.
     pub fn build(self) -> Result<EmbeddedTracker> {
         let storage = match (self.storage, self.url) {
-            (Some(s), _) => s,
-            (None, Some(url)) => Storage::from_url_opts(&url, self.options)?,
+            (Some(s), _) => return EmbeddedTracker::from_storage(s),
+            (None, Some(url)) => Storage::from_url_opts(&url, self.options.iter().cloned())?,
             (None, None) => {
                 return Err(mlops_core::Error::invalid(
                     "embedded tracker",
@@ -63,6 +63,23 @@ impl EmbeddedTrackerBuilder {
                 .into());
             }
         };
-        EmbeddedTracker::from_storage(storage)
+        let tracker = EmbeddedTracker::from_storage(storage)?;
+        // A file:// storage opened here maps keys to files below its directory (no
+        // prefix): metric segments can take the one-flush path (see `local.rs`).
+        let root = match tracker.storage().url().strip_prefix("file://") {
+            Some(dir) if tracker.storage().prefix().as_ref().is_empty() => Some(dir.into()),
+            _ => None,
+        };
+        Ok(match root {
+            Some(root) => {
+                let fsync = self
+                    .options
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("fsync"))
+                    .is_none_or(|(_, v)| !matches!(v.as_str(), "false" | "0" | "no"));
+                tracker.with_local_segments(root, fsync)
+            }
+            None => tracker,
+        })
     }
 }

@@ -9,7 +9,8 @@
 //! experiments/<id>/events/<seq>       renames, tags, delete/restore
 //! experiments/<id>/runs/<run_id>      empty marker: the run belongs here
 //! runs/<run_id>/events/<seq>          1 = created; then params/tags, status, delete/restore
-//! runs/<run_id>/metrics/<seq>         one Arrow IPC segment per logged batch
+//! runs/<run_id>/metrics/<seq>         one Arrow IPC segment per logged batch (on file://
+//!                                     written with one fsync each: see local.rs)
 //! blobs/<2 hex>/<blake3 hex>          artifact bytes, content-addressed (mlops-core's blob store);
 //!                                     a run event maps each artifact path to its blob
 //! ```
@@ -22,6 +23,7 @@
 mod artifacts;
 mod builder;
 mod experiments;
+mod local;
 mod runs;
 mod segments;
 mod state;
@@ -40,6 +42,7 @@ use mlops_core::Storage;
 use mlops_core::seq::SeqLog;
 use state::{ExpState, RunState};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Name used in errors.
@@ -50,6 +53,11 @@ pub const BACKEND: &str = "embedded tracker";
 struct RunLogs {
     events: SeqLog,
     metrics: SeqLog,
+    /// Key of the metrics directory (for the `file://` segment writer).
+    metrics_dir: String,
+    /// The lowest segment number not known to be taken (0 = unknown), for the
+    /// `file://` segment writer; a taken number costs one directory listing.
+    next_segment: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -77,6 +85,9 @@ pub struct EmbeddedTracker {
     blobs: mlops_core::blob::BlobStore,
     exp_ids: SeqLog,
     cache: Mutex<Caches>,
+    /// The one-flush segment writer, when the storage is a `file://` directory
+    /// this tracker opened itself.
+    local: Option<local::LocalSegments>,
 }
 
 impl std::fmt::Display for EmbeddedTracker {
@@ -102,7 +113,28 @@ impl EmbeddedTracker {
             storage,
             exp_ids,
             cache: Mutex::new(Caches::default()),
+            local: None,
         })
+    }
+
+    /// Writes metric segments straight to `root` (the directory `storage` maps to).
+    fn with_local_segments(mut self, root: std::path::PathBuf, fsync: bool) -> Self {
+        self.local = Some(local::LocalSegments::new(root, fsync));
+        self
+    }
+
+    /// Appends one metric segment at the run's next free number; durable on return.
+    async fn append_segment(&self, logs: &RunLogs, segment: Bytes) -> Result<u64> {
+        let Some(local) = &self.local else {
+            return Ok(logs.metrics.append(segment).await?);
+        };
+        let start = match logs.next_segment.load(Ordering::Relaxed) {
+            0 => logs.metrics.head().await?.map_or(1, |h| h + 1),
+            n => n,
+        };
+        let seq = local.create(&logs.metrics_dir, start, segment).await?;
+        logs.next_segment.fetch_max(seq + 1, Ordering::Relaxed);
+        Ok(seq)
     }
 
     /// The storage this tracker writes to.
@@ -120,9 +152,12 @@ impl EmbeddedTracker {
         if let Some(l) = self.caches().logs.get(run_id) {
             return Ok(l.clone());
         }
+        let metrics_dir = format!("runs/{run_id}/metrics");
         let logs = Arc::new(RunLogs {
             events: SeqLog::new(&self.storage, &format!("runs/{run_id}/events"))?,
-            metrics: SeqLog::new(&self.storage, &format!("runs/{run_id}/metrics"))?,
+            metrics: SeqLog::new(&self.storage, &metrics_dir)?,
+            metrics_dir: self.storage.path(&metrics_dir)?.to_string(),
+            next_segment: AtomicU64::new(0),
         });
         Ok(self
             .caches()

@@ -209,8 +209,7 @@ impl EmbeddedTracker {
             }
         }
         if !batch.metrics.is_empty() {
-            logs.metrics
-                .append(segments::encode(&batch.metrics)?)
+            self.append_segment(&logs, segments::encode(&batch.metrics)?)
                 .await?;
         }
         Ok(())

@@ -3,6 +3,11 @@
 //!
 //! Writing a batch is one object; reading a history is one listing plus one read
 //! per segment, decoded column-wise. NaN and `±inf` are plain IEEE values here.
+//!
+//! Every segment ends in the IPC end-of-stream marker. One that does not is the
+//! remains of a write cut short by a crash (on `file://` a segment is published
+//! before its one `fsync`, see `local.rs`): its `log_batch` never returned, so the
+//! whole segment is skipped, never half of it.
 
 use crate::error::Result;
 use crate::types::Metric;
@@ -79,7 +84,17 @@ fn columns(batch: &RecordBatch) -> Result<(&StringArray, &Float64Array, &Int64Ar
     }
 }
 
+/// The IPC stream end-of-stream marker: continuation token, then a zero length.
+const END_OF_STREAM: [u8; 8] = [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0];
+
 fn batches(bytes: &Bytes) -> Result<Vec<RecordBatch>> {
+    if !bytes.ends_with(&END_OF_STREAM) {
+        tracing::warn!(
+            len = bytes.len(),
+            "skipping an incomplete metric segment (a write cut short before it returned)"
+        );
+        return Ok(Vec::new());
+    }
     let reader =
         StreamReader::try_new(std::io::Cursor::new(bytes.as_ref()), None).map_err(arrow_err)?;
     reader
@@ -171,6 +186,30 @@ mod tests {
         fold_latest(&bytes, &mut latest).unwrap();
         assert_eq!(latest["a"].value, 0.5);
         assert_eq!(latest["b"].value, f64::NEG_INFINITY);
-        assert!(decode_into(&Bytes::from_static(b"junk"), &keys, &mut out).is_err());
+        assert!(bytes.ends_with(&END_OF_STREAM));
+        let mut junk = b"junk".to_vec();
+        junk.extend_from_slice(&END_OF_STREAM);
+        assert!(decode_into(&Bytes::from(junk), &keys, &mut out).is_err());
+    }
+
+    #[test]
+    fn a_torn_segment_is_skipped_whole() {
+        let pts: Vec<Metric> = (0..100).map(|i| Metric::new("a", 1.0, i).at(i)).collect();
+        let bytes = encode(&pts).unwrap();
+        let keys: HashMap<&str, usize> = [("a", 0)].into();
+        // every prefix (incl. empty, and cut right after the last batch) reads as nothing
+        for cut in [0, 1, 8, bytes.len() / 2, bytes.len() - 8, bytes.len() - 1] {
+            let torn = bytes.slice(..cut);
+            let mut out = vec![vec![]];
+            decode_into(&torn, &keys, &mut out).unwrap();
+            assert!(out[0].is_empty(), "cut at {cut}");
+            let mut latest = BTreeMap::new();
+            fold_latest(&torn, &mut latest).unwrap();
+            assert!(latest.is_empty(), "cut at {cut}");
+        }
+        // a zero-filled file of the right size (no data blocks made it) too
+        let mut out = vec![vec![]];
+        decode_into(&Bytes::from(vec![0u8; bytes.len()]), &keys, &mut out).unwrap();
+        assert!(out[0].is_empty());
     }
 }
