@@ -9,23 +9,15 @@ use mlops_core::name::ModelName;
 use mlops_core::policy::{MethodRule, MethodTable};
 use mlops_core::{Action, GateReport, Principal};
 
-/// The [`Promotions`] methods, the action each is audited (and, where the workflow
-/// consults its [`Authorizer`](super::Authorizer), authorized) as, and which change
-/// state. Mutating methods are audited when [`Promotions::with_audit`] is set; reads
-/// take no principal and are not audited. A `pub` method added to `Promotions`
-/// without a rule here fails a test.
+/// The [`Promotions`] workflow methods, the action each is audited (and, where the
+/// workflow consults its [`Authorizer`](super::Authorizer), authorized) as, and which
+/// change state. Mutating methods are audited when [`Promotions::with_audit`] is set;
+/// reads take no principal and are not audited. Construction and accessors
+/// (`new`, `with_*`, `registry`, ...) have no rule; any other `pub` method added to
+/// `Promotions` without a rule here fails a test.
 pub const PROMOTION_METHODS: MethodTable = MethodTable::new(
     "Promotions",
     &[
-        MethodRule::read("new"),
-        MethodRule::read("with_mirror"),
-        MethodRule::read("with_environments"),
-        MethodRule::read("with_authorizer"),
-        MethodRule::read("with_audit"),
-        MethodRule::read("environments"),
-        MethodRule::read("registry"),
-        MethodRule::read("ledger"),
-        MethodRule::read("audit_log"),
         MethodRule::mutating("request", Action::Write),
         MethodRule::read("status"),
         MethodRule::mutating("approve", Action::Approve),

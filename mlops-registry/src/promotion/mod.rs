@@ -4,6 +4,8 @@
 //! State lives in a [`PromotionLedger`] (immutable sequenced records on any
 //! object store), so the same workflow runs on every backend. Backends with
 //! native aliases get the environment alias (`staging`, `production`) mirrored.
+//! With [`Promotions::with_audit`] every workflow action is recorded in a
+//! tamper-evident [`AuditLog`] (see [`PROMOTION_METHODS`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> mlops_registry::Result<()> {
