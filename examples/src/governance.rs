@@ -94,7 +94,8 @@ pub async fn demo(root: &std::path::Path) -> Result<(), Box<dyn std::error::Erro
         Storage::from_url(&format!("file://{}/governance/ledger", root.display()))?,
     )
     .with_environments(envs)
-    .with_authorizer(Arc::new(PolicyApprovals::new(policy.clone())));
+    .with_authorizer(Arc::new(PolicyApprovals::new(policy.clone())))
+    .with_audit(log.clone());
     let req = promotions
         .request(
             &model,
@@ -169,6 +170,10 @@ mod tests {
                 "alice write model:fraud-detector allowed",
                 "alice write model:fraud-detector allowed",
                 "alice promote model:fraud-detector@production denied",
+                // the workflow's own events (Promotions::with_audit) beside the layer's
+                "alice write model:fraud-detector@production allowed",
+                "bob approve model:fraud-detector@production allowed",
+                "bob promote model:fraud-detector@production allowed",
                 "bob promote model:fraud-detector@production allowed",
             ]
         );
@@ -179,6 +184,19 @@ mod tests {
         assert_eq!(
             (denied[0].principal.as_str(), denied[0].action),
             ("alice", Action::Promote)
+        );
+        let methods: Vec<&str> = all[3..]
+            .iter()
+            .map(|e| e.details.get("method").map(String::as_str).unwrap_or(""))
+            .collect();
+        assert_eq!(
+            methods,
+            [
+                "Promotions::request",
+                "Promotions::approve",
+                "ModelRegistry::set_alias",
+                "Promotions::promote"
+            ]
         );
     }
 }
