@@ -5,6 +5,7 @@ use mlops_core::Principal;
 use mlops_core::Storage;
 use mlops_core::http::Credentials;
 use mlops_core::profile::{BackendKind, CredentialSource, Domain, Profile};
+use mlops_features::{EmbeddedOnlineStore, OnlineStore, RedisOnlineStore};
 use mlops_registry::mlflow::MlflowRegistryBuilder;
 use mlops_registry::promotion::{Environments, Promotions};
 use mlops_registry::sagemaker::SageMakerRegistryBuilder;
@@ -117,6 +118,57 @@ pub(crate) fn normalise_url(url: &str) -> String {
     } else {
         url.to_string()
     }
+}
+
+/// Opens an online store: `redis://` / `rediss://` (Redis), else a local redb file
+/// (a path or `file://` URL; a directory gets `online.redb` inside).
+/// `prefix` namespaces Redis keys.
+pub(crate) fn open_online_store(
+    url: &str,
+    prefix: Option<&str>,
+) -> CliResult<Arc<dyn OnlineStore>> {
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        let mut b = RedisOnlineStore::builder().with_url(url);
+        if let Some(p) = prefix {
+            b = b.with_prefix(p);
+        }
+        let s = b.build().map_err(|e| {
+            CliError::input(e.to_string()).hint("use redis://[USER:PASSWORD@]HOST:PORT[/DB]")
+        })?;
+        return Ok(Arc::new(s));
+    }
+    if prefix.is_some() {
+        return Err(
+            CliError::input(format!("--online-prefix applies to Redis, not to {url:?}"))
+                .hint("drop --online-prefix or use --online redis://HOST:PORT"),
+        );
+    }
+    if url.starts_with("memory://") {
+        return Err(CliError::input(format!(
+            "online store {url:?}: an in-memory store ends with the process"
+        ))
+        .hint("use a file (online.redb) or redis://HOST:PORT"));
+    }
+    let mut path = PathBuf::from(url.strip_prefix("file://").unwrap_or(url));
+    if path.is_dir() {
+        path = path.join("online.redb");
+    } else if path.extension().is_none() && !path.exists() {
+        // A profile's `feature_online` names a directory (`<root>/features/online`).
+        std::fs::create_dir_all(&path)
+            .map_err(|e| CliError::input(format!("cannot create {}: {e}", path.display())))?;
+        path = path.join("online.redb");
+    }
+    let s = EmbeddedOnlineStore::builder()
+        .with_path(&path)
+        .build()
+        .map_err(|e| {
+            CliError::input(format!(
+                "cannot open the online store {}: {e}",
+                path.display()
+            ))
+            .hint("pass --online PATH (a redb file) or redis://HOST:PORT")
+        })?;
+    Ok(Arc::new(s))
 }
 
 /// The host of a service URL (`sagemaker://eu-west-1` → `eu-west-1`).
@@ -336,6 +388,32 @@ impl Ctx {
                     .hint("use a storage URL (file://, s3://) or an MLflow server (http(s)://, mlflow://)"),
             ),
         }
+    }
+
+    /// The profile's `feature_offline` URL (where feature definitions are stored).
+    pub(crate) fn feature_store_url(&self) -> CliResult<String> {
+        Ok(self
+            .environment()?
+            .require(Domain::FeatureOffline)
+            .map_err(|e| {
+                CliError::from(e).hint("pass --store URL or set the profile's `feature_offline`")
+            })?
+            .url()
+            .to_string())
+    }
+
+    /// The profile's `feature_online` URL.
+    pub(crate) fn online_url(&self) -> CliResult<String> {
+        Ok(self
+            .environment()?
+            .require(Domain::FeatureOnline)
+            .map_err(|e| {
+                CliError::from(e).hint(
+                    "pass --online PATH|redis://HOST:PORT or set the profile's `feature_online`",
+                )
+            })?
+            .url()
+            .to_string())
     }
 
     /// The audit / promotion-ledger storage.
