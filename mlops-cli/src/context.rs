@@ -171,6 +171,19 @@ pub(crate) fn open_online_store(
     Ok(Arc::new(s))
 }
 
+/// `scheme://user:secret@host/...` → `scheme://host/...`: URLs in messages and logs
+/// never carry credentials.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 /// The host of a service URL (`sagemaker://eu-west-1` → `eu-west-1`).
 fn url_host(url: &str) -> CliResult<String> {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -336,7 +349,7 @@ impl Ctx {
                 .hint(hint));
             }
         };
-        tracing::debug!(registry = %reg.uri(), "registry opened");
+        tracing::debug!(registry = %redact_url(&reg.uri()), "registry opened");
         Ok(reg)
     }
 
@@ -466,6 +479,12 @@ mod tests {
         let s = parse_principal("service:ci").unwrap();
         assert_eq!(s.id, "ci");
         assert!(s.roles.is_empty());
+        assert_eq!(
+            redact_url("https://bob:hunter2@mlflow.example.com/x@y"),
+            "https://mlflow.example.com/x@y"
+        );
+        assert_eq!(redact_url("http://h:5000/p"), "http://h:5000/p");
+        assert_eq!(redact_url("./local"), "./local");
         assert_eq!(normalise_url("mlflow://h:5000"), "http://h:5000");
         assert_eq!(normalise_url("mlflow+https://h/p"), "https://h/p");
         assert_eq!(normalise_url("s3://b/p"), "s3://b/p");

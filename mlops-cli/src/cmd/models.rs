@@ -413,7 +413,10 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
                 new = new.with_description(d.clone());
             }
             let reg = ctx.registry()?;
-            let pb = spinner(&format!("uploading {total} bytes to {}", reg.uri()));
+            let pb = spinner(&format!(
+                "uploading {total} bytes to {}",
+                crate::context::redact_url(&reg.uri())
+            ));
             reg.ensure_model(&m).await?;
             let v = reg.create_version(&m, new).await?;
             record(
