@@ -28,7 +28,7 @@ th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .drift{color:#fff;background:#c0392b;padding:0 .4rem;border-radius:3px}\
 .ok{color:#fff;background:#27ae60;padding:0 .4rem;border-radius:3px}\
 .err{color:#c0392b}section{border-top:1px solid #ddd;margin-top:1.5rem}\
-svg text{font-size:11px;fill:#444}.ref{fill:#4c78a8}.cur{fill:#f58518}.axis{stroke:#888}";
+svg.hist{max-width:100%;height:auto}svg text{font-size:11px;fill:#444}.ref{fill:#4c78a8}.cur{fill:#f58518}.axis{stroke:#888}";
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub(crate) fn esc(s: &str) -> String {

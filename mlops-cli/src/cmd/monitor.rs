@@ -73,9 +73,9 @@ pub(crate) struct DriftArgs {
     /// Share of drifted columns that means dataset drift.
     #[arg(long, default_value_t = mlops_monitor::drift::DEFAULT_DRIFT_SHARE)]
     drift_share: f64,
-    /// json | table | html.
-    #[arg(long, value_enum, default_value = "table")]
-    format: Format,
+    /// json | table | html (default: json with the global --json, else table).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
     /// Write the report to this file (default: stdout); stdout then gets a one-line
     /// summary (JSON with the global --json).
     #[arg(long, value_name = "FILE")]
@@ -138,7 +138,18 @@ fn drift(a: DriftArgs, mode: Mode) -> CliResult {
         }
     }
     let report = mlops_monitor::dataset_drift(&reference, &current, &spec).map_err(input)?;
-    let doc = match a.format {
+    tracing::info!(
+        drifted = report.drifted,
+        total = report.total,
+        drift = report.drift,
+        "drift computed"
+    );
+    let format = a.format.unwrap_or(if mode == Mode::Json {
+        Format::Json
+    } else {
+        Format::Table
+    });
+    let doc = match format {
         Format::Json => format!("{}\n", to_json(&report)),
         Format::Table => to_table(&report),
         Format::Html => crate::cmd::drift_html::render(
@@ -290,7 +301,7 @@ mod tests {
             threshold: None,
             family: "evidently".into(),
             drift_share: 0.5,
-            format: Format::Json,
+            format: Some(Format::Json),
             out: None,
             fail_on_drift: true,
         }
