@@ -310,9 +310,15 @@ impl Ctx {
             }
             BackendKind::SageMaker => {
                 let region = url_host(&url)?;
-                let b = SageMakerRegistryBuilder::from_env()
-                    .with_region(region)
-                    .with_credential_source(&creds)?;
+                let mut b = SageMakerRegistryBuilder::from_env().with_region(region);
+                // An environment has one credential source; AWS kinds are SageMaker's,
+                // the others belong to its HTTP backends (MLflow tracking).
+                if matches!(
+                    creds,
+                    CredentialSource::AwsProfile { .. } | CredentialSource::AwsRole { .. }
+                ) {
+                    b = b.with_credential_source(&creds)?;
+                }
                 Arc::new(b.build().map_err(|e| {
                     CliError::from(e).hint(
                         "SageMaker needs AWS credentials (AWS_* or the profile's `credentials`) and \
@@ -322,10 +328,15 @@ impl Ctx {
             }
             BackendKind::Vertex => {
                 let (project, location) = vertex_parts(&url)?;
-                let b = VertexRegistryBuilder::from_env()
+                let mut b = VertexRegistryBuilder::from_env()
                     .with_project(project)
-                    .with_location(location)
-                    .with_credential_source(&creds)?;
+                    .with_location(location);
+                if matches!(
+                    creds,
+                    CredentialSource::GcpServiceAccount { .. } | CredentialSource::TokenEnv { .. }
+                ) {
+                    b = b.with_credential_source(&creds)?;
+                }
                 Arc::new(b.build().map_err(|e| {
                     CliError::from(e).hint(
                         "Vertex AI needs GOOGLE_APPLICATION_CREDENTIALS (or the profile's `credentials`), \
