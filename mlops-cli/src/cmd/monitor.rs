@@ -98,8 +98,11 @@ fn input<E: std::fmt::Display>(e: E) -> CliError {
 }
 
 fn drift(a: DriftArgs, mode: Mode) -> CliResult {
+    let pb = crate::output::spinner(&format!("reading {}", a.reference.display()));
     let reference = mlops_monitor::io::read_parquet_file(&a.reference).map_err(input)?;
+    pb.set_message(format!("reading {}", a.current.display()));
     let current = mlops_monitor::io::read_parquet_file(&a.current).map_err(input)?;
+    pb.set_message("testing columns");
     let mut spec = DatasetSpec {
         drift_share: a.drift_share,
         ..DatasetSpec::default()
@@ -138,6 +141,7 @@ fn drift(a: DriftArgs, mode: Mode) -> CliResult {
         }
     }
     let report = mlops_monitor::dataset_drift(&reference, &current, &spec).map_err(input)?;
+    pb.finish_and_clear();
     tracing::info!(
         drifted = report.drifted,
         total = report.total,
