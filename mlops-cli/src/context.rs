@@ -5,6 +5,7 @@ use mlops_core::Principal;
 use mlops_core::Storage;
 use mlops_core::http::Credentials;
 use mlops_core::profile::{BackendKind, CredentialSource, Domain, Profile};
+use mlops_features::{EmbeddedOnlineStore, OnlineStore, RedisOnlineStore};
 use mlops_registry::mlflow::MlflowRegistryBuilder;
 use mlops_registry::promotion::{Environments, Promotions};
 use mlops_registry::sagemaker::SageMakerRegistryBuilder;
@@ -116,6 +117,70 @@ pub(crate) fn normalise_url(url: &str) -> String {
         format!("http://{rest}")
     } else {
         url.to_string()
+    }
+}
+
+/// Opens an online store: `redis://` / `rediss://` (Redis), else a local redb file
+/// (a path or `file://` URL; a directory gets `online.redb` inside).
+/// `prefix` namespaces Redis keys.
+pub(crate) fn open_online_store(
+    url: &str,
+    prefix: Option<&str>,
+) -> CliResult<Arc<dyn OnlineStore>> {
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        let mut b = RedisOnlineStore::builder().with_url(url);
+        if let Some(p) = prefix {
+            b = b.with_prefix(p);
+        }
+        let s = b.build().map_err(|e| {
+            CliError::input(e.to_string()).hint("use redis://[USER:PASSWORD@]HOST:PORT[/DB]")
+        })?;
+        return Ok(Arc::new(s));
+    }
+    if prefix.is_some() {
+        return Err(
+            CliError::input(format!("--online-prefix applies to Redis, not to {url:?}"))
+                .hint("drop --online-prefix or use --online redis://HOST:PORT"),
+        );
+    }
+    if url.starts_with("memory://") {
+        return Err(CliError::input(format!(
+            "online store {url:?}: an in-memory store ends with the process"
+        ))
+        .hint("use a file (online.redb) or redis://HOST:PORT"));
+    }
+    let mut path = PathBuf::from(url.strip_prefix("file://").unwrap_or(url));
+    if path.is_dir() {
+        path = path.join("online.redb");
+    } else if path.extension().is_none() && !path.exists() {
+        // A profile's `feature_online` names a directory (`<root>/features/online`).
+        std::fs::create_dir_all(&path)
+            .map_err(|e| CliError::input(format!("cannot create {}: {e}", path.display())))?;
+        path = path.join("online.redb");
+    }
+    let s = EmbeddedOnlineStore::builder()
+        .with_path(&path)
+        .build()
+        .map_err(|e| {
+            CliError::input(format!(
+                "cannot open the online store {}: {e}",
+                path.display()
+            ))
+            .hint("pass --online PATH (a redb file) or redis://HOST:PORT")
+        })?;
+    Ok(Arc::new(s))
+}
+
+/// `scheme://user:secret@host/...` → `scheme://host/...`: URLs in messages and logs
+/// never carry credentials.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
     }
 }
 
@@ -245,9 +310,15 @@ impl Ctx {
             }
             BackendKind::SageMaker => {
                 let region = url_host(&url)?;
-                let b = SageMakerRegistryBuilder::from_env()
-                    .with_region(region)
-                    .with_credential_source(&creds)?;
+                let mut b = SageMakerRegistryBuilder::from_env().with_region(region);
+                // An environment has one credential source; AWS kinds are SageMaker's,
+                // the others belong to its HTTP backends (MLflow tracking).
+                if matches!(
+                    creds,
+                    CredentialSource::AwsProfile { .. } | CredentialSource::AwsRole { .. }
+                ) {
+                    b = b.with_credential_source(&creds)?;
+                }
                 Arc::new(b.build().map_err(|e| {
                     CliError::from(e).hint(
                         "SageMaker needs AWS credentials (AWS_* or the profile's `credentials`) and \
@@ -257,10 +328,15 @@ impl Ctx {
             }
             BackendKind::Vertex => {
                 let (project, location) = vertex_parts(&url)?;
-                let b = VertexRegistryBuilder::from_env()
+                let mut b = VertexRegistryBuilder::from_env()
                     .with_project(project)
-                    .with_location(location)
-                    .with_credential_source(&creds)?;
+                    .with_location(location);
+                if matches!(
+                    creds,
+                    CredentialSource::GcpServiceAccount { .. } | CredentialSource::TokenEnv { .. }
+                ) {
+                    b = b.with_credential_source(&creds)?;
+                }
                 Arc::new(b.build().map_err(|e| {
                     CliError::from(e).hint(
                         "Vertex AI needs GOOGLE_APPLICATION_CREDENTIALS (or the profile's `credentials`), \
@@ -284,7 +360,7 @@ impl Ctx {
                 .hint(hint));
             }
         };
-        tracing::debug!(registry = %reg.uri(), "registry opened");
+        tracing::debug!(registry = %redact_url(&reg.uri()), "registry opened");
         Ok(reg)
     }
 
@@ -338,6 +414,32 @@ impl Ctx {
         }
     }
 
+    /// The profile's `feature_offline` URL (where feature definitions are stored).
+    pub(crate) fn feature_store_url(&self) -> CliResult<String> {
+        Ok(self
+            .environment()?
+            .require(Domain::FeatureOffline)
+            .map_err(|e| {
+                CliError::from(e).hint("pass --store URL or set the profile's `feature_offline`")
+            })?
+            .url()
+            .to_string())
+    }
+
+    /// The profile's `feature_online` URL.
+    pub(crate) fn online_url(&self) -> CliResult<String> {
+        Ok(self
+            .environment()?
+            .require(Domain::FeatureOnline)
+            .map_err(|e| {
+                CliError::from(e).hint(
+                    "pass --online PATH|redis://HOST:PORT or set the profile's `feature_online`",
+                )
+            })?
+            .url()
+            .to_string())
+    }
+
     /// The audit / promotion-ledger storage.
     pub(crate) fn audit_storage(&self) -> CliResult<Storage> {
         if let Some(u) = &self.global.audit_uri {
@@ -388,6 +490,12 @@ mod tests {
         let s = parse_principal("service:ci").unwrap();
         assert_eq!(s.id, "ci");
         assert!(s.roles.is_empty());
+        assert_eq!(
+            redact_url("https://bob:hunter2@mlflow.example.com/x@y"),
+            "https://mlflow.example.com/x@y"
+        );
+        assert_eq!(redact_url("http://h:5000/p"), "http://h:5000/p");
+        assert_eq!(redact_url("./local"), "./local");
         assert_eq!(normalise_url("mlflow://h:5000"), "http://h:5000");
         assert_eq!(normalise_url("mlflow+https://h/p"), "https://h/p");
         assert_eq!(normalise_url("s3://b/p"), "s3://b/p");

@@ -16,11 +16,16 @@ pub(crate) enum Exit {
 
 impl From<Exit> for ExitCode {
     fn from(e: Exit) -> ExitCode {
-        match e {
-            Exit::Ok => ExitCode::SUCCESS,
-            Exit::CheckFailed => ExitCode::from(1),
-            Exit::Input => ExitCode::from(2),
-        }
+        ExitCode::from(code(e))
+    }
+}
+
+/// The numeric exit code (for logs).
+pub(crate) fn code(e: Exit) -> u8 {
+    match e {
+        Exit::Ok => 0,
+        Exit::CheckFailed => 1,
+        Exit::Input => 2,
     }
 }
 

@@ -50,11 +50,34 @@ pub fn run(cli: Cli) -> ExitCode {
             return exit::Exit::Input.into();
         }
     };
-    match rt.block_on(cmd::run(cli.command, &cli.global)) {
-        Ok(code) => code.into(),
+    let name = cli.command.name();
+    let started = std::time::Instant::now();
+    let result = rt.block_on(cmd::run(cli.command, &cli.global));
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(code) => {
+            tracing::info!(
+                command = name,
+                exit = exit::code(code),
+                elapsed_ms,
+                "command finished"
+            );
+            code.into()
+        }
         Err(e) => {
-            tracing::debug!(error = %e, "command failed");
-            eprintln!("error: {e}");
+            if cli.global.log_format == context::LogFormat::Json {
+                // One JSON object per line on stderr, the error included (ELK/Loki).
+                tracing::error!(
+                    command = name,
+                    exit = exit::code(e.exit()),
+                    elapsed_ms,
+                    error = %e,
+                    "command failed"
+                );
+            } else {
+                tracing::debug!(command = name, error = %e, "command failed");
+                eprintln!("error: {e}");
+            }
             e.exit().into()
         }
     }

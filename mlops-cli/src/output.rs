@@ -74,17 +74,54 @@ pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> crate::exit::C
         .map_err(|e| CliError::input(format!("cannot write --out {}: {e}", path.display())))
 }
 
-/// A spinner on stderr, hidden unless stdout is a terminal.
-pub(crate) fn spinner(msg: &str) -> indicatif::ProgressBar {
+/// Whether progress may be drawn: both stdout and stderr are terminals (a pipe, a
+/// file or CI gets no escape codes).
+pub(crate) fn interactive() -> bool {
     use std::io::IsTerminal;
-    if std::io::stdout().is_terminal() {
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_message(msg.to_string());
-        pb.enable_steady_tick(std::time::Duration::from_millis(100));
-        pb
-    } else {
-        indicatif::ProgressBar::hidden()
+    std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// A spinner on stderr, hidden unless [`interactive`].
+pub(crate) fn spinner(msg: &str) -> indicatif::ProgressBar {
+    if !interactive() {
+        return indicatif::ProgressBar::hidden();
     }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(100));
+    pb
+}
+
+/// A bar of `len` steps on stderr, hidden unless [`interactive`].
+pub(crate) fn progress(len: u64, msg: &str) -> indicatif::ProgressBar {
+    if !interactive() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed})",
+    ) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(100));
+    pb
+}
+
+/// A byte-count bar on stderr, hidden unless [`interactive`].
+pub(crate) fn bytes_progress(total: u64, msg: &str) -> indicatif::ProgressBar {
+    if !interactive() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({elapsed})",
+    ) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(100));
+    pb
 }
 
 #[cfg(test)]

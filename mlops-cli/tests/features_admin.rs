@@ -198,3 +198,156 @@ fn help_has_examples() {
         );
     }
 }
+
+/// `mlops` in `dir` without the caller's profile settings.
+fn mlops_in(dir: &Path) -> Command {
+    let mut c = mlops();
+    c.current_dir(dir)
+        .env_remove("MLOPS_CONFIG")
+        .env_remove("MLOPS_PROFILE");
+    c
+}
+
+#[test]
+fn redis_online_store_from_profile_and_flag() {
+    let Some(redis) = mlops_core::testkit::server("MLOPS_TEST_REDIS_URL") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, store) = setup(dir.path());
+    let ns = mlops_core::testkit::namespace();
+    mlops_in(dir.path())
+        .args(["features", "apply", "--repo", &repo, "--store", &store])
+        .assert()
+        .success();
+    // the profile names both stores; the online one is Redis
+    std::fs::write(
+        dir.path().join("mlops.toml"),
+        format!(
+            "[environments.dev]\nfeature_offline = \"{store}\"\nfeature_online = \"{redis}\"\n"
+        ),
+    )
+    .unwrap();
+    let a = mlops_in(dir.path())
+        .args(["--json", "features", "materialize", "--online-prefix", &ns])
+        .args(["--views", "driver_stats", "--end", "1970-01-03T00:00:00Z"])
+        .assert()
+        .success();
+    let v = json_out(&a);
+    assert_eq!(
+        v,
+        json!([{"view": "driver_stats", "rows": 2, "watermark": "1970-01-03T00:00:00+00:00"}])
+    );
+    // nothing went to a local file
+    assert!(!dir.path().join("online.redb").exists());
+
+    let read = |prefix: &str, id: &str| {
+        let a = mlops_in(dir.path())
+            .args(["--json", "features", "online", "--online", &redis])
+            .args(["--online-prefix", prefix, "--store", &store])
+            .args([
+                "--entity",
+                &format!("driver_id={id}"),
+                "--features",
+                "driver_stats:conv_rate",
+            ])
+            .assert()
+            .success();
+        json_out(&a)
+    };
+    assert_eq!(read(&ns, "1"), json!({"driver_id": 1, "conv_rate": 0.5}));
+    assert_eq!(read(&ns, "2"), json!({"driver_id": 2, "conv_rate": 0.7}));
+    // another prefix is another store: the entity is unknown there
+    assert_eq!(read(&format!("{ns}-other"), "1"), json!({"driver_id": 1}));
+    // the profile's Redis store also serves `online` without flags
+    let a = mlops_in(dir.path())
+        .args(["features", "online", "--online-prefix", &ns])
+        .args([
+            "--entity",
+            "driver_id=2",
+            "--features",
+            "driver_stats:conv_rate",
+        ])
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).to_string();
+    assert!(
+        out.starts_with("name") && out.contains("conv_rate  0.7"),
+        "{out}"
+    );
+}
+
+#[test]
+fn online_store_bad_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, store) = setup(dir.path());
+    mlops_in(dir.path())
+        .args(["features", "apply", "--repo", &repo, "--store", &store])
+        .assert()
+        .success();
+    let args = [
+        "--entity",
+        "driver_id=1",
+        "--features",
+        "driver_stats:conv_rate",
+    ];
+    // a Redis server that is not there: exit 2, the hint names the store
+    let a = mlops_in(dir.path())
+        .args([
+            "features",
+            "online",
+            "--store",
+            &store,
+            "--online",
+            "redis://127.0.0.1:9",
+        ])
+        .args(args)
+        .assert()
+        .code(2);
+    let e = stderr(&a);
+    assert!(e.contains("127.0.0.1:9") && e.contains("hint:"), "{e}");
+    // a prefix only means something for Redis
+    let a = mlops_in(dir.path())
+        .args([
+            "features", "online", "--store", &store, "--online", "x.redb",
+        ])
+        .args(["--online-prefix", "p"])
+        .args(args)
+        .assert()
+        .code(2);
+    assert!(stderr(&a).contains("--online-prefix"), "{}", stderr(&a));
+    // a profile without `feature_online` and no --online: exit 2 naming the key
+    std::fs::write(
+        dir.path().join("mlops.toml"),
+        format!("[environments.dev]\nfeature_offline = \"{store}\"\n"),
+    )
+    .unwrap();
+    let a = mlops_in(dir.path())
+        .args(["features", "online"])
+        .args(args)
+        .assert()
+        .code(2);
+    let e = stderr(&a);
+    assert!(
+        e.contains("feature_online") && e.contains("--online"),
+        "{e}"
+    );
+    // a profile directory as online store: a redb file inside it
+    std::fs::write(
+        dir.path().join("mlops.toml"),
+        format!("[environments.dev]\nfeature_offline = \"{store}\"\nfeature_online = \"file://./online\"\n"),
+    )
+    .unwrap();
+    mlops_in(dir.path())
+        .args([
+            "features",
+            "materialize",
+            "--views",
+            "driver_stats",
+            "--end",
+            "1970-01-03T00:00:00Z",
+        ])
+        .assert()
+        .success();
+    assert!(dir.path().join("online/online.redb").is_file());
+}

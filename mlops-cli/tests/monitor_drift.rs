@@ -122,6 +122,14 @@ fn html_report_matches_json() {
         .concat(),
         0,
     );
+    // the global --json alone means --format json
+    let (so, _) = run(dir.path(), &[&["--json"][..], &base[..]].concat(), 0);
+    assert_eq!(serde_json::from_str::<Value>(so.trim()).unwrap(), v);
+    let (so, _) = run(dir.path(), &base, 0);
+    assert!(
+        so.starts_with("column ") && so.contains("2/5 columns drifted"),
+        "{so}"
+    );
     let from_file: Value = serde_json::from_str(&std::fs::read_to_string(&jf).unwrap()).unwrap();
     assert_eq!(from_file, v);
 }

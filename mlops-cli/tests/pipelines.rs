@@ -177,6 +177,8 @@ fn github_actions_workflow() {
         [
             "Install mlops",
             "Train",
+            "Drift check",
+            "Keep the drift report",
             "Register",
             "Request promotion to staging",
             "Gates",
@@ -188,8 +190,22 @@ fn github_actions_workflow() {
         .filter_map(|s| s["run"].as_str())
         .collect::<Vec<_>>()
         .join("\n");
-    let calls = assert_parses("github-actions-train.yml", &runs, 4);
+    let calls = assert_parses("github-actions-train.yml", &runs, 5);
     assert_eq!(subcommands(&calls), ["register", "request", "gate", "show"]);
+    // the drift check writes the HTML report and fails the job on drift
+    let drift = calls
+        .iter()
+        .find(|a| a.iter().any(|w| w == "drift"))
+        .expect("a drift check");
+    for w in [
+        "--format",
+        "html",
+        "--out",
+        "out/drift.html",
+        "--fail-on-drift",
+    ] {
+        assert!(drift.iter().any(|x| x == w), "{w} in {drift:?}");
+    }
     assert_eq!(y["env"]["MLOPS_PRINCIPAL"], "service:github-actions");
     assert!(
         mlops_cli::Cli::try_parse_from([

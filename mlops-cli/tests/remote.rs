@@ -177,6 +177,8 @@ fn sagemaker_env(cmd: &mut assert_cmd::Command, moto: &str, home: &Path, artifac
     for var in [
         "AWS_PROFILE",
         "AWS_SESSION_TOKEN",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
         "MLOPS_SAGEMAKER_ROLE_ARN",
         "MLOPS_SAGEMAKER_ARTIFACTS",
     ] {
@@ -244,6 +246,38 @@ async fn sagemaker_on_moto() {
     assert_eq!(show["versions"][0]["metrics"]["auc"], 0.88);
     assert_eq!(show["versions"][0]["creator"], "ci");
 
+    // the profile names the registry and an AWS profile for SageMaker's calls (the S3
+    // artifact store keeps reading AWS_* itself)
+    std::fs::create_dir_all(dir.join(".aws")).unwrap();
+    std::fs::write(
+        dir.join(".aws/credentials"),
+        "[moto]\naws_access_key_id = testing\naws_secret_access_key = testing-secret\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("mlops.toml"),
+        "[environments.prod]\nregistry = \"sagemaker://us-east-1\"\naudit = \"file://./audit\"\n\
+         credentials = { source = \"aws_profile\", profile = \"moto\" }\n",
+    )
+    .unwrap();
+    let mut c = mlops(dir);
+    sagemaker_env(&mut c, &moto, dir, Some(&artifacts));
+    let v = json_of(c, &["models", "show", &model, "--version", "2"]);
+    assert_eq!(v["version"]["version"], 2, "{v}");
+    // the profile's AWS profile is really used: an unknown one is an input error
+    let toml = std::fs::read_to_string(dir.join("mlops.toml")).unwrap();
+    std::fs::write(
+        dir.join("mlops.toml"),
+        toml.replace("profile = \"moto\"", "profile = \"nope\""),
+    )
+    .unwrap();
+    let mut c = mlops(dir);
+    sagemaker_env(&mut c, &moto, dir, Some(&artifacts));
+    let out = c.args(["models", "list"]).output().unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(e.contains("nope"), "{e}");
+
     // no artifact location: exit 2 naming the variable
     let mut c = mlops(dir);
     sagemaker_env(&mut c, &moto, dir, None);
@@ -288,6 +322,9 @@ fn vertex_and_sagemaker_configuration_errors() {
     // SageMaker without credentials
     let out = mlops(dir)
         .env("HOME", dir)
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        .env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_SESSION_TOKEN")
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env_remove("AWS_PROFILE")

@@ -28,7 +28,7 @@ th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .drift{color:#fff;background:#c0392b;padding:0 .4rem;border-radius:3px}\
 .ok{color:#fff;background:#27ae60;padding:0 .4rem;border-radius:3px}\
 .err{color:#c0392b}section{border-top:1px solid #ddd;margin-top:1.5rem}\
-svg text{font-size:11px;fill:#444}.ref{fill:#4c78a8}.cur{fill:#f58518}.axis{stroke:#888}";
+svg.hist{max-width:100%;height:auto}svg text{font-size:11px;fill:#444}.ref{fill:#4c78a8}.cur{fill:#f58518}.axis{stroke:#888}";
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub(crate) fn esc(s: &str) -> String {
@@ -309,6 +309,7 @@ pub(crate) fn render(
 ) -> String {
     let mut s = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
          <title>Data drift report</title><style>",
     );
@@ -417,6 +418,27 @@ pub(crate) fn render(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn failed_columns_get_a_section_without_plot() {
+        let report = mlops_monitor::drift::summarise(
+            vec![ColumnOutcome::Failed {
+                column: "<b>v</b>".into(),
+                error: "all values are <null>".into(),
+            }],
+            0.5,
+        );
+        let empty = RecordBatch::new_empty(std::sync::Arc::new(arrow::datatypes::Schema::empty()));
+        let html = render(&report, &empty, &empty, "r<1>.parquet", "c.parquet");
+        assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
+        assert_eq!(html.matches("<svg").count(), 0);
+        assert_eq!(html.matches("<section id=\"col-0\"").count(), 1);
+        assert!(html.contains("<h2>&lt;b&gt;v&lt;/b&gt;</h2>"));
+        assert!(html.contains("not tested: all values are &lt;null&gt;"));
+        assert!(html.contains("<code>r&lt;1&gt;.parquet</code>"));
+        assert!(html.contains("0/0 columns drifted"));
+        assert!(!html.contains("<b>") && !html.contains("<null>"));
+    }
 
     #[test]
     fn escapes_markup() {

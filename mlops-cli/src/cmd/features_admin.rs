@@ -1,11 +1,12 @@
 //! `mlops features apply|plan|materialize|online`.
 
+use crate::context::{Ctx, GlobalArgs, open_online_store};
 use crate::exit::{CliError, CliResult, Exit};
 use crate::output::{Mode, emit, table};
 use arrow::array::{ArrayRef, RecordBatch, StringArray};
-use mlops_features::{Definitions, EmbeddedOnlineStore, FeatureRef, FeatureStore, OnlineOptions};
+use mlops_features::{Definitions, FeatureRef, FeatureStore, OnlineOptions, OnlineStore};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// More `mlops features` subcommands (flattened into `FeaturesCmd`).
@@ -22,13 +23,16 @@ pub(crate) enum AdminCmd {
     )]
     Plan(RepoArgs),
     /// Copy the latest row per entity key of views into the online store.
+    ///
+    /// The online store is a local redb file or a Redis server (`redis://`); without
+    /// --online it is the profile's `feature_online`.
     #[command(
-        after_help = "Example:\n  mlops features materialize --store file:///srv/feature-store --online online.redb --views driver_stats --end 2026-01-02T00:00:00Z"
+        after_help = "Examples:\n  mlops features materialize --store file:///srv/feature-store --online online.redb --views driver_stats --end 2026-01-02T00:00:00Z\n  mlops features materialize --store s3://acme/features --online redis://redis:6379/0 --views driver_stats --end 2026-01-02T00:00:00Z"
     )]
     Materialize(MaterializeArgs),
     /// Read online features for one entity.
     #[command(
-        after_help = "Example:\n  mlops --json features online --store file:///srv/feature-store --online online.redb --entity driver_id=1001 --features driver_stats:conv_rate"
+        after_help = "Examples:\n  mlops --json features online --store file:///srv/feature-store --online online.redb --entity driver_id=1001 --features driver_stats:conv_rate\n  mlops --profile production features online --entity driver_id=1001 --features driver_stats:conv_rate"
     )]
     Online(OnlineArgs),
 }
@@ -47,12 +51,16 @@ pub(crate) struct RepoArgs {
 /// Arguments of `features materialize`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct MaterializeArgs {
-    /// Where definitions are stored (URL).
+    /// Where definitions are stored (URL; default: the profile's `feature_offline`).
     #[arg(long)]
-    store: String,
-    /// Embedded online store file (redb).
-    #[arg(long)]
-    online: PathBuf,
+    store: Option<String>,
+    /// Online store: a redb file (path or file://) or redis://HOST:PORT[/DB]
+    /// (default: the profile's `feature_online`).
+    #[arg(long, value_name = "PATH|URL")]
+    online: Option<String>,
+    /// Key prefix in Redis, so several stores share one database (Redis only).
+    #[arg(long, value_name = "PREFIX")]
+    online_prefix: Option<String>,
     /// Views, comma-separated or repeated.
     #[arg(long, value_delimiter = ',', required = true)]
     views: Vec<String>,
@@ -67,12 +75,16 @@ pub(crate) struct MaterializeArgs {
 /// Arguments of `features online`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct OnlineArgs {
-    /// Where definitions are stored (URL).
+    /// Where definitions are stored (URL; default: the profile's `feature_offline`).
     #[arg(long)]
-    store: String,
-    /// Embedded online store file (redb).
-    #[arg(long)]
-    online: PathBuf,
+    store: Option<String>,
+    /// Online store: a redb file (path or file://) or redis://HOST:PORT[/DB]
+    /// (default: the profile's `feature_online`).
+    #[arg(long, value_name = "PATH|URL")]
+    online: Option<String>,
+    /// Key prefix in Redis, so several stores share one database (Redis only).
+    #[arg(long, value_name = "PREFIX")]
+    online_prefix: Option<String>,
     /// Entity join key values, `KEY=VALUE`, repeated.
     #[arg(long = "entity", required = true)]
     entity: Vec<String>,
@@ -81,14 +93,44 @@ pub(crate) struct OnlineArgs {
     features: Vec<String>,
 }
 
-/// Runs one of these subcommands.
+/// Runs one of these subcommands without a profile (`--store`/`--online` needed).
 pub(crate) async fn run(cmd: AdminCmd, mode: Mode) -> CliResult {
+    run_in(cmd, mode, None).await
+}
+
+/// Runs one of these subcommands; unset `--store`/`--online` come from the profile
+/// the global options select.
+pub(crate) async fn run_in(cmd: AdminCmd, mode: Mode, ctx: Option<&GlobalArgs>) -> CliResult {
     match cmd {
         AdminCmd::Apply(a) => repo(a, mode, true).await,
         AdminCmd::Plan(a) => repo(a, mode, false).await,
-        AdminCmd::Materialize(a) => materialize(a, mode).await,
-        AdminCmd::Online(a) => online(a, mode).await,
+        AdminCmd::Materialize(a) => materialize(a, mode, ctx).await,
+        AdminCmd::Online(a) => online(a, mode, ctx).await,
     }
+}
+
+/// The definitions store and the online store of a command.
+fn stores(
+    store_flag: Option<&str>,
+    online_flag: Option<&str>,
+    prefix: Option<&str>,
+    global: Option<&GlobalArgs>,
+) -> CliResult<(FeatureStore, Arc<dyn OnlineStore>)> {
+    // The profile is read only when a flag is missing.
+    let profile = || match global {
+        Some(g) => Ctx::load(g),
+        None => Err(CliError::input("--store and --online are required here")),
+    };
+    let url = match store_flag {
+        Some(u) => u.to_string(),
+        None => profile()?.feature_store_url()?,
+    };
+    let online_url = match online_flag {
+        Some(u) => u.to_string(),
+        None => profile()?.online_url()?,
+    };
+    let online = open_online_store(&online_url, prefix)?;
+    Ok((store(&url)?, online))
 }
 
 fn input<E: std::fmt::Display>(e: E) -> CliError {
@@ -101,13 +143,6 @@ fn store(url: &str) -> CliResult<FeatureStore> {
             .hint("use an object store URL such as file:///abs/path or s3://bucket/prefix")
     })?;
     FeatureStore::new(s).map_err(input)
-}
-
-fn online_store(path: &Path) -> CliResult<EmbeddedOnlineStore> {
-    EmbeddedOnlineStore::builder()
-        .with_path(path)
-        .build()
-        .map_err(|e| CliError::input(format!("cannot open --online {}: {e}", path.display())))
 }
 
 fn time(s: &str, what: &str) -> CliResult<chrono::DateTime<chrono::Utc>> {
@@ -167,26 +202,36 @@ async fn repo(a: RepoArgs, mode: Mode, apply: bool) -> CliResult {
     Ok(Exit::Ok)
 }
 
-async fn materialize(a: MaterializeArgs, mode: Mode) -> CliResult {
+async fn materialize(a: MaterializeArgs, mode: Mode, ctx: Option<&GlobalArgs>) -> CliResult {
     let end = time(&a.end, "--end")?;
     let start = a.start.as_deref().map(|s| time(s, "--start")).transpose()?;
-    let fs = store(&a.store)?;
-    let online = online_store(&a.online)?;
-    let views: Vec<&str> = a.views.iter().map(String::as_str).collect();
-    let pb = crate::output::spinner("materializing");
-    let report = match start {
-        Some(s) => fs.materialize(&online, &views, s, end).await,
-        None => fs.materialize_incremental(&online, &views, end).await,
+    let (fs, online) = stores(
+        a.store.as_deref(),
+        a.online.as_deref(),
+        a.online_prefix.as_deref(),
+        ctx,
+    )?;
+    // One view at a time, so the bar moves per view (views are independent).
+    let pb = crate::output::progress(a.views.len() as u64, "materializing");
+    let mut views = Vec::new();
+    for view in &a.views {
+        pb.set_message(format!("materializing {view}"));
+        let v = [view.as_str()];
+        let report = match start {
+            Some(s) => fs.materialize(online.as_ref(), &v, s, end).await,
+            None => fs.materialize_incremental(online.as_ref(), &v, end).await,
+        }
+        .map_err(|e| online_error(e, online.as_ref()))?;
+        tracing::info!(view = %view, online = %online, "materialized");
+        views.extend(report.views);
+        pb.inc(1);
     }
-    .map_err(input)?;
     pb.finish_and_clear();
-    let rows: Vec<Vec<String>> = report
-        .views
+    let rows: Vec<Vec<String>> = views
         .iter()
         .map(|(v, n, w)| vec![v.clone(), n.to_string(), w.to_rfc3339()])
         .collect();
-    let value: Value = report
-        .views
+    let value: Value = views
         .iter()
         .map(|(v, n, w)| json!({"view": v, "rows": n, "watermark": w.to_rfc3339()}))
         .collect();
@@ -196,7 +241,18 @@ async fn materialize(a: MaterializeArgs, mode: Mode) -> CliResult {
     Ok(Exit::Ok)
 }
 
-async fn online(a: OnlineArgs, mode: Mode) -> CliResult {
+/// A feature-store error; a failing online backend gets a hint naming it.
+fn online_error(e: mlops_features::Error, online: &dyn OnlineStore) -> CliError {
+    use mlops_core::ErrorKind as K;
+    match e.kind() {
+        K::Unavailable | K::Timeout => CliError::input(e.to_string()).hint(format!(
+            "the online store {online} did not answer: check --online / the profile's `feature_online` and that the server is up"
+        )),
+        _ => input(e),
+    }
+}
+
+async fn online(a: OnlineArgs, mode: Mode, ctx: Option<&GlobalArgs>) -> CliResult {
     let refs: Vec<FeatureRef> = a
         .features
         .iter()
@@ -206,7 +262,12 @@ async fn online(a: OnlineArgs, mode: Mode) -> CliResult {
             })
         })
         .collect::<CliResult<_>>()?;
-    let fs = store(&a.store)?;
+    let (fs, online) = stores(
+        a.store.as_deref(),
+        a.online.as_deref(),
+        a.online_prefix.as_deref(),
+        ctx,
+    )?;
     let defs = fs.definitions().await.map_err(input)?;
     let mut cols: Vec<(String, ArrayRef)> = Vec::new();
     for kv in &a.entity {
@@ -235,11 +296,10 @@ async fn online(a: OnlineArgs, mode: Mode) -> CliResult {
         cols.push((k.to_string(), c));
     }
     let entity = RecordBatch::try_from_iter(cols).map_err(input)?;
-    let online = online_store(&a.online)?;
     let batch = fs
-        .get_online_features(&online, &entity, &refs, &OnlineOptions::default())
+        .get_online_features(online.as_ref(), &entity, &refs, &OnlineOptions::default())
         .await
-        .map_err(input)?;
+        .map_err(|e| online_error(e, online.as_ref()))?;
     let value = row_json(&batch)?;
     emit(mode, &value, || {
         let rows: Vec<Vec<String>> = value

@@ -39,6 +39,22 @@ pub(crate) enum Command {
     },
 }
 
+impl Command {
+    /// The command's name, for logs.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Command::Models(_) => "models",
+            Command::Experiments(_) => "experiments",
+            Command::Runs(_) => "runs",
+            Command::Audit(_) => "audit",
+            Command::Policy(_) => "policy",
+            Command::Features(_) => "features",
+            Command::Monitor(_) => "monitor",
+            Command::CheckName { .. } => "check-name",
+        }
+    }
+}
+
 /// Name kinds accepted by `check-name`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub(crate) enum NameKindArg {
@@ -73,6 +89,10 @@ pub(crate) async fn run(cmd: Command, global: &GlobalArgs) -> CliResult {
         Command::Runs(c) => tracking::runs(c, &Ctx::load(global)?).await,
         Command::Audit(c) => governance::run_audit(c, &Ctx::load(global)?).await,
         Command::Policy(c) => governance::run_policy(c, global),
+        // materialize/online take unset stores from the profile
+        Command::Features(features::FeaturesCmd::Admin(c)) => {
+            features_admin::run_in(c, crate::output::Mode::of(global), Some(global)).await
+        }
         Command::Features(c) => features::run(c, crate::output::Mode::of(global)).await,
         Command::Monitor(c) => monitor::run(c, crate::output::Mode::of(global)).await,
         Command::CheckName { kind, name } => {

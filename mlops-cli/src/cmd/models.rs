@@ -362,9 +362,10 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
             let m = model_name(&a.model)?;
             let by = ctx.principal()?;
             let mut new = NewModelVersion::new(&by);
-            let pb = spinner("reading artifacts");
-            for spec in &a.artifacts {
-                let (path, name) = match spec.split_once('=') {
+            let specs: Vec<(PathBuf, String)> = a
+                .artifacts
+                .iter()
+                .map(|spec| match spec.split_once('=') {
                     Some((p, n)) => (PathBuf::from(p), n.to_string()),
                     None => {
                         let p = PathBuf::from(spec);
@@ -374,7 +375,15 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
                             .unwrap_or_default();
                         (p, n)
                     }
-                };
+                })
+                .collect();
+            let total: u64 = specs
+                .iter()
+                .filter_map(|(p, _)| std::fs::metadata(p).ok())
+                .map(|m| m.len())
+                .sum();
+            let pb = crate::output::bytes_progress(total, "reading artifacts");
+            for (path, name) in specs {
                 let bytes = std::fs::read(&path).map_err(|e| {
                     CliError::input(format!("cannot read --artifact {:?}: {e}", path.display()))
                         .hint("pass an existing file, optionally PATH=NAME to rename it")
@@ -382,8 +391,10 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
                 let ap = ArtifactPath::new(&name).map_err(|e| {
                     CliError::from(e).hint("artifact names are relative paths without '..'")
                 })?;
+                pb.inc(bytes.len() as u64);
                 new = new.with_artifact(ap, bytes);
             }
+            pb.finish_and_clear();
             for s in &a.metrics {
                 let (k, v) = key_value("--metric", s)?;
                 let x: f64 = v.parse().map_err(|_| {
@@ -402,7 +413,10 @@ pub(crate) async fn run(cmd: ModelsCmd, ctx: &Ctx) -> CliResult {
                 new = new.with_description(d.clone());
             }
             let reg = ctx.registry()?;
-            pb.set_message("uploading");
+            let pb = spinner(&format!(
+                "uploading {total} bytes to {}",
+                crate::context::redact_url(&reg.uri())
+            ));
             reg.ensure_model(&m).await?;
             let v = reg.create_version(&m, new).await?;
             record(

@@ -73,9 +73,9 @@ pub(crate) struct DriftArgs {
     /// Share of drifted columns that means dataset drift.
     #[arg(long, default_value_t = mlops_monitor::drift::DEFAULT_DRIFT_SHARE)]
     drift_share: f64,
-    /// json | table | html.
-    #[arg(long, value_enum, default_value = "table")]
-    format: Format,
+    /// json | table | html (default: json with the global --json, else table).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
     /// Write the report to this file (default: stdout); stdout then gets a one-line
     /// summary (JSON with the global --json).
     #[arg(long, value_name = "FILE")]
@@ -98,8 +98,11 @@ fn input<E: std::fmt::Display>(e: E) -> CliError {
 }
 
 fn drift(a: DriftArgs, mode: Mode) -> CliResult {
+    let pb = crate::output::spinner(&format!("reading {}", a.reference.display()));
     let reference = mlops_monitor::io::read_parquet_file(&a.reference).map_err(input)?;
+    pb.set_message(format!("reading {}", a.current.display()));
     let current = mlops_monitor::io::read_parquet_file(&a.current).map_err(input)?;
+    pb.set_message("testing columns");
     let mut spec = DatasetSpec {
         drift_share: a.drift_share,
         ..DatasetSpec::default()
@@ -138,7 +141,19 @@ fn drift(a: DriftArgs, mode: Mode) -> CliResult {
         }
     }
     let report = mlops_monitor::dataset_drift(&reference, &current, &spec).map_err(input)?;
-    let doc = match a.format {
+    pb.finish_and_clear();
+    tracing::info!(
+        drifted = report.drifted,
+        total = report.total,
+        drift = report.drift,
+        "drift computed"
+    );
+    let format = a.format.unwrap_or(if mode == Mode::Json {
+        Format::Json
+    } else {
+        Format::Table
+    });
+    let doc = match format {
         Format::Json => format!("{}\n", to_json(&report)),
         Format::Table => to_table(&report),
         Format::Html => crate::cmd::drift_html::render(
@@ -290,7 +305,7 @@ mod tests {
             threshold: None,
             family: "evidently".into(),
             drift_share: 0.5,
-            format: Format::Json,
+            format: Some(Format::Json),
             out: None,
             fail_on_drift: true,
         }

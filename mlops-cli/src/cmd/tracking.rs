@@ -66,7 +66,7 @@ fn err(e: mlops_tracking::Error, t: &dyn Tracker, hint: &str) -> CliError {
     match kind {
         K::Unavailable | K::Timeout | K::RateLimited | K::Backend => c.hint(format!(
             "the tracking backend {} failed: check --tracking-uri / MLFLOW_TRACKING_URI and that the server is up",
-            t.uri()
+            crate::context::redact_url(&t.uri())
         )),
         K::Unauthenticated | K::PermissionDenied => c.hint(
             "check MLFLOW_TRACKING_TOKEN (or _USERNAME/_PASSWORD) or the profile's `credentials`",
