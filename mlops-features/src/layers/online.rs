@@ -17,6 +17,7 @@ pub const ONLINE_STORE_METHODS: MethodTable = MethodTable::new(
         MethodRule::read("capabilities"),
         MethodRule::mutating("write", Action::Write),
         MethodRule::read("read"),
+        MethodRule::read("read_into"),
         MethodRule::mutating("set_watermark", Action::Write),
         MethodRule::read("watermark"),
         MethodRule::mutating("delete_view", Action::Delete),
@@ -91,8 +92,8 @@ impl<T: OnlineStore> OnlineStore for Governed<T> {
         self.inner.read(view, keys).await
     }
     async fn read_into(&self, view: &str, keys: &[&[u8]], sink: &mut dyn RowSink) -> Result<()> {
-        // The same permission as `read`: it is the same read, handed over without copies.
-        self.check("read", view).await?;
+        // The same action as `read` (its rule says so): the same read, without copies.
+        self.check("read_into", view).await?;
         self.inner.read_into(view, keys, sink).await
     }
     async fn set_watermark(&self, view: &str, ts: i64) -> Result<()> {
@@ -210,9 +211,8 @@ impl<T: OnlineStore> OnlineStore for Audit<T> {
         r
     }
     async fn read_into(&self, view: &str, keys: &[&[u8]], sink: &mut dyn RowSink) -> Result<()> {
-        // Recorded as `read` with the same arguments (keys print alike as `&[u8]`).
         let r = self.inner.read_into(view, keys, sink).await;
-        self.rec("read", view, &[&view, &keys], &r);
+        self.rec("read_into", view, &[&view, &keys], &r);
         r
     }
     async fn set_watermark(&self, view: &str, ts: i64) -> Result<()> {

@@ -288,6 +288,18 @@ principals = ["alice"]
 async fn online_read(s: &dyn OnlineStore, method: &str) -> crate::Result<()> {
     match method {
         "read" => s.read("v-read", &[b"k".to_vec()]).await.map(drop),
+        "read_into" => {
+            struct Count(usize);
+            impl crate::RowSink for Count {
+                fn push(&mut self, _: Option<crate::StoredRow<'_>>) {
+                    self.0 += 1;
+                }
+            }
+            let mut sink = Count(0);
+            s.read_into("v-read", &[b"k", b"j"], &mut sink).await?;
+            assert_eq!(sink.0, 2, "one push per key");
+            Ok(())
+        }
         "watermark" => s.watermark("v-read").await.map(drop),
         other => panic!("no call for read method {other}: add an arm"),
     }
@@ -314,7 +326,7 @@ async fn every_read_refused_without_read_and_audited_when_configured() {
         .filter(|r| !r.mutating && r.method != "capabilities")
         .map(|r| r.method)
         .collect();
-    assert_eq!(reads, ["read", "watermark"]);
+    assert_eq!(reads, ["read", "read_into", "watermark"]);
     for m in reads {
         let e = online_read(&carol, m).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{m}: {e}");
@@ -370,6 +382,8 @@ async fn every_read_refused_without_read_and_audited_when_configured() {
         [
             "OnlineStore::read carol read online_store:v-read denied",
             "OnlineStore::read alice read online_store:v-read allowed",
+            "OnlineStore::read_into carol read online_store:v-read denied",
+            "OnlineStore::read_into alice read online_store:v-read allowed",
             "OnlineStore::watermark carol read online_store:v-read denied",
             "OnlineStore::watermark alice read online_store:v-read allowed",
             "FeatureStore::definitions carol read feature_view:* denied",
@@ -385,7 +399,7 @@ async fn every_read_refused_without_read_and_audited_when_configured() {
             .is_empty()
     );
     let r = log.verify().await.unwrap();
-    assert!(r.is_clean() && r.records == 6, "{r:?}");
+    assert!(r.is_clean() && r.records == 8, "{r:?}");
 }
 
 #[test]
