@@ -5,7 +5,7 @@
 //! Not a criterion bench: the Python script drives it, so both figures come from one run.
 //! `DRIFT_PY_REF` / `DRIFT_PY_CUR`: `.npy` files (little-endian float64, C order) written by
 //! the script; `DRIFT_PY_REPEAT`: timed calls (default 5). Prints one JSON line: the seconds of
-//! each call, and the report's method and score (the script checks they equal Python's).
+//! each call (wall and thread CPU), and the report's method and score (the script checks they equal Python's).
 //!
 //! `cargo bench -p benches --bench drift_py` (with the variables set).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -45,6 +45,17 @@ fn read_npy(path: &str) -> ArrayRef {
     Arc::new(Float64Array::from(values))
 }
 
+/// CPU seconds of the calling thread (`/proc/thread-self/stat` utime + stime, 100 Hz ticks):
+/// on a loaded machine the CPU a call takes varies far less than its wall time.
+fn thread_cpu_seconds() -> f64 {
+    let s = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    // fields after the parenthesised command name; utime and stime are fields 14 and 15
+    let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
 fn main() {
     let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("set {k}"));
     let repeat: usize = std::env::var("DRIFT_PY_REPEAT")
@@ -57,14 +68,16 @@ fn main() {
     );
     let opts = DriftOptions::evidently();
     let mut seconds = Vec::with_capacity(repeat);
+    let mut cpu_seconds = Vec::with_capacity(repeat);
     let mut last = None;
     for _ in 0..repeat {
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), thread_cpu_seconds());
         // exactly what `mlops.column_drift(reference, current)` runs once the arrays are in Rust
         let rs = Sample::from_arrow(r.as_ref(), ColumnKind::Numerical).unwrap();
         let cs = Sample::from_arrow(c.as_ref(), ColumnKind::Numerical).unwrap();
         let d = column_drift("value", &rs, &cs, &opts).unwrap();
         seconds.push(t.elapsed().as_secs_f64());
+        cpu_seconds.push(thread_cpu_seconds() - cpu);
         last = Some(black_box(d));
     }
     let d = last.expect("DRIFT_PY_REPEAT >= 1");
@@ -74,6 +87,7 @@ fn main() {
             "n_reference": r.len(),
             "n_current": c.len(),
             "seconds": seconds,
+            "cpu_seconds": cpu_seconds,
             "method": d.method,
             "score": d.score,
             "drift": d.drift,

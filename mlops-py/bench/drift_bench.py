@@ -7,7 +7,8 @@ Rust: ``benches/benches/drift_py.rs`` runs what the binding runs once the arrays
 (``Sample::from_arrow`` on both sides, then ``column_drift`` with Evidently's defaults) on the
 same samples, read from ``.npy`` files this script writes. Only the call is timed on each side.
 The two are run alternately (``--rounds``), and the ratio of the medians and of the minimums
-is printed; the target is <= 1.1. Both reports must agree (method, score, verdict).
+is printed (wall time, and thread CPU time, which a loaded machine disturbs far less); the
+target is <= 1.1. Both reports must agree (method, score, verdict).
 
 Needs a *release* build of the module in the running interpreter's environment
 (``maturin develop --release``) and of the bench (built here with ``cargo bench --no-run``;
@@ -62,14 +63,23 @@ def run_rust(exe: str, ref: pathlib.Path, cur: pathlib.Path, repeat: int, pin: l
     return json.loads(out.strip().splitlines()[-1])
 
 
+def thread_cpu_seconds() -> float:
+    """CPU seconds of this thread, read like the Rust side reads its own
+    (``/proc/thread-self/stat`` utime + stime, 100 Hz ticks), so both use one clock."""
+    with open("/proc/thread-self/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100.0
+
+
 def run_python(ref: np.ndarray, cur: np.ndarray, repeat: int) -> tuple:
-    seconds = []
+    seconds, cpu_seconds = [], []
     d = None
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), thread_cpu_seconds()
         d = mlops.column_drift(ref, cur)
         seconds.append(time.perf_counter() - t)
-    return seconds, d
+        cpu_seconds.append(thread_cpu_seconds() - c)
+    return seconds, cpu_seconds, d
 
 
 def main() -> None:
@@ -96,8 +106,19 @@ def main() -> None:
 
     assert mlops._mlops._imported_buffer_addresses(to_array(ref)) == [None, ref.ctypes.data]
 
+    # what the binding adds around the Rust call: numpy -> pyarrow -> Arrow C data interface
+    # -> Rust (both sides), measured alone
+    boundary = []
+    for _ in range(20):
+        t = time.perf_counter()
+        mlops._mlops._imported_buffer_addresses(to_array(ref))
+        mlops._mlops._imported_buffer_addresses(to_array(cur))
+        boundary.append(time.perf_counter() - t)
+
     py_s: list = []
     rs_s: list = []
+    py_cpu: list = []
+    rs_cpu: list = []
     with tempfile.TemporaryDirectory() as tmp:
         rp, cp = pathlib.Path(tmp, "reference.npy"), pathlib.Path(tmp, "current.npy")
         np.save(rp, ref)
@@ -106,21 +127,28 @@ def main() -> None:
         for _ in range(args.rounds):
             r = run_rust(exe, rp, cp, args.repeat, pin)
             rs_s += r["seconds"]
-            s, d = run_python(ref, cur, args.repeat)
+            rs_cpu += r["cpu_seconds"]
+            s, c, d = run_python(ref, cur, args.repeat)
             py_s += s
+            py_cpu += c
             assert d.method == r["method"], (d.method, r["method"])
             assert d.drift == r["drift"] and d.score == r["score"], (d, r)
 
     py_med, rs_med = statistics.median(py_s), statistics.median(rs_s)
     py_min, rs_min = min(py_s), min(rs_s)
+    py_cpu_med, rs_cpu_med = statistics.median(py_cpu), statistics.median(rs_cpu)
     result = {
         "n": args.n,
         "method": d.method,
         "score": d.score,
         "python_seconds": py_s,
         "rust_seconds": rs_s,
+        "python_cpu_seconds": py_cpu,
+        "rust_cpu_seconds": rs_cpu,
         "ratio_median": py_med / rs_med,
+        "ratio_cpu_median": py_cpu_med / rs_cpu_med,
         "ratio_min": py_min / rs_min,
+        "boundary_seconds_median": statistics.median(boundary),
         "loadavg": os.getloadavg(),
         "pinned": args.pin,
     }
@@ -129,6 +157,8 @@ def main() -> None:
         f"drift {args.n:,} + {args.n:,} float64 ({d.method}): "
         f"python median {py_med:.3f}s (min {py_min:.3f}s) vs rust median {rs_med:.3f}s (min {rs_min:.3f}s) "
         f"= ratio {py_med / rs_med:.3f} median, {py_min / rs_min:.3f} min (target <= 1.1); "
+        f"thread CPU python {py_cpu_med:.3f}s vs rust {rs_cpu_med:.3f}s = ratio {py_cpu_med / rs_cpu_med:.3f}; "
+        f"numpy->Rust boundary {statistics.median(boundary) * 1e6:.0f} µs for both arrays; "
         f"loadavg {os.getloadavg()[0]:.2f}"
     )
 
