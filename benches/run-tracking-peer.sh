@@ -68,7 +68,8 @@ for name, a, b in rows:
     print(f"| {name} | {a*1e3:.1f} ms | {b:.2f} s | {b/a:.0f}x |")
 base_put = ours("baseline_store_put_100x_fsync")
 print(f"\nbaseline (same run): 100 raw object-store puts with fsync {base_put*1e3:.1f} ms, "
-      f"without {ours('baseline_store_put_100x_nofsync')*1e3:.1f} ms; 100 raw gets "
+      f"without {ours('baseline_store_put_100x_nofsync')*1e3:.1f} ms; 100 new files + one fsync "
+      f"each (std::fs) {ours('baseline_fs_create_fsync_100x')*1e3:.1f} ms; 100 raw gets "
       f"{ours('baseline_store_get_100x')*1e3:.1f} ms; RunLogger 100k log_metric+close "
       f"{ours('runlogger_100k_file')*1e3:.1f} ms")
 mf = os.path.join(crit, "tracking-mlflow.json")

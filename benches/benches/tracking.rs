@@ -4,7 +4,9 @@
 //! * `log_100k_b1000_file_{fsync,nofsync}`: 100,000 points in 100 `log_batch` calls of
 //!   1000 to an embedded `file://` store (durable default: fsync on), beside
 //!   `baseline_store_put_100x_{fsync,nofsync}` (the same number of raw object-store
-//!   puts of the same size: the floor under any store built on it);
+//!   puts of the same size: object_store publishes each with two flushes, file and
+//!   directory) and `baseline_fs_create_fsync_100x` (100 new files written with
+//!   `std::fs` and one `fsync` each: the floor of a durable create);
 //! * `read_100k_history_file`: read back a 100,000-point history, beside
 //!   `baseline_store_get_100x` (raw gets of the 100 segments' worth of bytes);
 //! * `runlogger_100k_file`: 100,000 `RunLogger::log_metric` calls + `close`.
@@ -129,6 +131,29 @@ fn bench_embedded(c: &mut Criterion) {
             })
         });
     }
+
+    let raw = dir.path().join("raw-fs");
+    std::fs::create_dir_all(&raw).unwrap();
+    let payload = vec![7u8; SEGMENT_BYTES];
+    let mut round = 0u64;
+    g.bench_function("baseline_fs_create_fsync_100x", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                round += 1;
+                let t0 = Instant::now();
+                for i in 0..POINTS / BATCH {
+                    use std::io::Write;
+                    let mut f =
+                        std::fs::File::create_new(raw.join(format!("{round}-{i}"))).unwrap();
+                    f.write_all(&payload).unwrap();
+                    f.sync_all().unwrap();
+                }
+                total += t0.elapsed();
+            }
+            total
+        })
+    });
 
     // Reads: one run holding 100k points.
     let t = tracker(dir.path(), "read", false);

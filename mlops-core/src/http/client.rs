@@ -175,6 +175,7 @@ pub struct HttpClientBuilder {
     extra_roots_pem: Vec<Vec<u8>>,
     native_roots: bool,
     proxy_from_env: bool,
+    insecure_tls: bool,
 }
 
 impl std::fmt::Debug for HttpClientBuilder {
@@ -189,6 +190,7 @@ impl std::fmt::Debug for HttpClientBuilder {
             .field("classifier", &self.classifier.is_some())
             .field("extra_roots", &self.extra_roots_pem.len())
             .field("native_roots", &self.native_roots)
+            .field("insecure_tls", &self.insecure_tls)
             .finish_non_exhaustive()
     }
 }
@@ -207,6 +209,7 @@ impl Default for HttpClientBuilder {
             extra_roots_pem: Vec::new(),
             native_roots: false,
             proxy_from_env: true,
+            insecure_tls: false,
         }
     }
 }
@@ -297,6 +300,15 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Accepts any server certificate: expired, self-signed, for another host
+    /// (default false). For test servers only, as MLflow's
+    /// `MLFLOW_TRACKING_INSECURE_TLS`: the connection is still encrypted and the
+    /// handshake signatures are still checked, but the server is not authenticated.
+    pub fn with_insecure_tls(mut self, on: bool) -> Self {
+        self.insecure_tls = on;
+        self
+    }
+
     /// Whether to honour `HTTP(S)_PROXY`/`NO_PROXY` (default true).
     pub fn with_proxy_from_env(mut self, on: bool) -> Self {
         self.proxy_from_env = on;
@@ -309,7 +321,13 @@ impl HttpClientBuilder {
     /// `InvalidArgument` for a malformed PEM certificate or user agent; `Backend`
     /// when the TLS configuration cannot be built.
     pub fn build(self) -> Result<HttpClient> {
-        let tls = tls_config(&self.extra_roots_pem, self.native_roots)?;
+        let mut tls = tls_config(&self.extra_roots_pem, self.native_roots)?;
+        if self.insecure_tls {
+            tracing::warn!(backend = %self.backend, "TLS certificate checks are off (insecure_tls)");
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            tls.dangerous()
+                .set_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)));
+        }
         let mut b = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .connect_timeout(self.connect_timeout)
@@ -378,6 +396,57 @@ fn tls_config(extra_pem: &[Vec<u8>], native: bool) -> Result<rustls::ClientConfi
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// The verifier of [`HttpClientBuilder::with_insecure_tls`]: any certificate is
+/// accepted; the handshake signatures are still verified (with `ring`), so the
+/// peer holds the key of the certificate it sent.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// The shared HTTP client: cheap to clone (one connection pool).

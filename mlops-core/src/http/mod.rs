@@ -60,6 +60,8 @@ mod fault_tests;
 #[cfg(any(test, feature = "conformance"))]
 pub mod mock_server;
 mod retry;
+#[cfg(test)]
+mod tls_tests;
 
 pub use client::{Classifier, HttpClient, HttpClientBuilder, RequestSpec};
 pub use retry::{RetryConfig, parse_retry_after};

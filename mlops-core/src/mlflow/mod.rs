@@ -20,10 +20,12 @@
 //! | HTTP 408, client timeouts | `Timeout` |
 //! | anything else (500 `INTERNAL_ERROR`...) | `Backend` |
 //!
-//! Transient failures (408, 429, 500, 502, 503, 504, connection errors) are retried
-//! with exponential backoff and jitter, honouring `Retry-After`, within a total time
-//! budget. A call marked non-idempotent (creating an experiment or a run) is retried
-//! only when the request never reached the server.
+//! Requests go through the shared [`HttpClient`](crate::http::HttpClient) (one HTTP
+//! stack for every remote backend). Transient failures (408, 429, 500, 502, 503, 504,
+//! connection errors) are retried there with exponential backoff and jitter,
+//! honouring `Retry-After`, within a total time budget. A call marked non-idempotent
+//! (creating an experiment or a run) is retried only when the request never reached
+//! the server.
 //!
 //! ```
 //! use mlops_core::mlflow::{MlflowClient, MlflowConfig};
@@ -55,7 +57,8 @@ pub struct MlflowConfig {
     pub username: Option<String>,
     /// Basic-auth password (`MLFLOW_TRACKING_PASSWORD`).
     pub password: Option<Secret<String>>,
-    /// Skip TLS certificate checks (`MLFLOW_TRACKING_INSECURE_TLS`); testing only.
+    /// Skip TLS certificate checks (`MLFLOW_TRACKING_INSECURE_TLS`); testing only
+    /// (see [`HttpClientBuilder::with_insecure_tls`](crate::http::HttpClientBuilder::with_insecure_tls)).
     pub insecure_tls: bool,
     /// Per-request timeout (default 120 s, as MLflow's client).
     pub request_timeout: Duration,
@@ -104,12 +107,13 @@ pub struct MlflowClient {
 }
 
 impl MlflowClient {
-    /// Builds the HTTP client (rustls on ring). Nothing is sent.
+    /// Builds the HTTP client (the shared [`HttpClient`](crate::http::HttpClient),
+    /// rustls on ring). Nothing is sent.
     ///
     /// # Errors
     /// `InvalidArgument` for a URL that is not `http(s)://`.
     pub fn new(config: MlflowConfig) -> Result<Self> {
-        let transport = transport::ReqwestTransport::new(&config)?;
+        let transport = transport::HttpTransport::new(&config)?;
         Ok(Self::with_transport(config, std::sync::Arc::new(transport)))
     }
 
@@ -128,55 +132,16 @@ impl MlflowClient {
         &self.config
     }
 
-    /// Sends `req`, retrying transient failures within the budget.
+    /// Sends `req` through the transport (which retries transient failures within
+    /// the budget) and maps a non-2xx answer.
     ///
     /// # Errors
     /// The mapped MLflow error (see the module docs).
     pub async fn send(&self, req: HttpRequest) -> Result<HttpResponse> {
-        let started = std::time::Instant::now();
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let outcome = self.transport.send(&req).await;
-            let (err, retry_after) = match outcome {
-                Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
-                Ok(resp) => {
-                    let retryable = matches!(resp.status, 408 | 429 | 500 | 502 | 503 | 504);
-                    let ra = resp.retry_after;
-                    let e = map_status(&req.path, &resp);
-                    if !retryable {
-                        return Err(e);
-                    }
-                    // A non-idempotent call that reached the server is not repeated.
-                    if !req.idempotent {
-                        return Err(e);
-                    }
-                    (e, ra)
-                }
-                Err(transport::SendError { error, sent }) => {
-                    if sent && !req.idempotent {
-                        return Err(error);
-                    }
-                    if !error.kind().is_retryable() {
-                        return Err(error);
-                    }
-                    (error, None)
-                }
-            };
-            if attempt >= self.config.max_attempts {
-                return Err(err);
-            }
-            let backoff = self
-                .config
-                .initial_backoff
-                .saturating_mul(1 << (attempt - 1).min(10));
-            let jitter = Duration::from_millis(rand::random::<u64>() % 100);
-            let wait = retry_after.unwrap_or(backoff + jitter);
-            if started.elapsed() + wait > self.config.retry_budget {
-                return Err(err);
-            }
-            tracing::debug!(path = %req.path, attempt, error = %err, ?wait, "mlflow: retrying");
-            tokio::time::sleep(wait).await;
+        match self.transport.send(&req).await {
+            Ok(resp) if (200..300).contains(&resp.status) => Ok(resp),
+            Ok(resp) => Err(map_status(&req.path, &resp)),
+            Err(transport::SendError { error, .. }) => Err(error),
         }
     }
 
@@ -384,41 +349,77 @@ mod tests {
         }
     }
 
-    fn client(
-        answers: Vec<std::result::Result<HttpResponse, transport::SendError>>,
-    ) -> (MlflowClient, std::sync::Arc<Script>) {
+    #[tokio::test]
+    async fn a_custom_transport_is_called_once_and_its_answer_mapped() {
         let s = std::sync::Arc::new(Script {
-            answers: Mutex::new(answers),
+            answers: Mutex::new(vec![Ok(resp(
+                400,
+                r#"{"error_code":"RESOURCE_ALREADY_EXISTS","message":"exp"}"#,
+            ))]),
             calls: AtomicUsize::new(0),
         });
-        let mut cfg = MlflowConfig::new("http://x");
+        let c = MlflowClient::with_transport(MlflowConfig::new("http://x"), s.clone());
+        let e = c
+            .call_json::<_, serde_json::Value>(
+                HttpMethod::Post,
+                "experiments/create",
+                &serde_json::json!({}),
+                false,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        assert_eq!(s.calls.load(Ordering::SeqCst), 1);
+    }
+
+    use crate::http::mock_server::{MockResponse, MockServer};
+
+    async fn served(answers: Vec<MockResponse>) -> (MlflowClient, MockServer) {
+        let server = MockServer::start().await;
+        for a in answers {
+            server.push(a);
+        }
+        let mut cfg = MlflowConfig::new(server.url(""));
         cfg.initial_backoff = Duration::from_millis(1);
-        (MlflowClient::with_transport(cfg, s.clone()), s)
+        cfg.max_attempts = 3;
+        (MlflowClient::new(cfg).unwrap(), server)
     }
 
     #[tokio::test]
     async fn retries_transient_failures_then_succeeds() {
-        let (c, s) = client(vec![
-            Ok(resp(503, "busy")),
-            Ok(resp(429, "{}")),
-            Ok(resp(200, "{}")),
-        ]);
+        let (c, server) = served(vec![
+            MockResponse::text(503, "busy"),
+            MockResponse::json(429, "{}"),
+            MockResponse::json(200, r#"{"ok":1}"#),
+        ])
+        .await;
         let r: serde_json::Value = c
             .call_json(
                 HttpMethod::Post,
                 "runs/log-batch",
-                &serde_json::json!({}),
+                &serde_json::json!({"run_id": "r"}),
                 true,
             )
             .await
             .unwrap();
-        assert_eq!(r, serde_json::json!({}));
-        assert_eq!(s.calls.load(Ordering::SeqCst), 3);
+        assert_eq!(r["ok"], 1);
+        let reqs = server.requests();
+        assert_eq!(reqs.len(), 3);
+        assert!(
+            reqs.iter()
+                .all(|r| r.path == "/api/2.0/mlflow/runs/log-batch")
+        );
+        assert_eq!(&reqs[2].body[..], br#"{"run_id":"r"}"#);
+        assert_eq!(reqs[2].header("content-type"), Some("application/json"));
     }
 
     #[tokio::test]
     async fn does_not_repeat_a_non_idempotent_call_that_reached_the_server() {
-        let (c, s) = client(vec![Ok(resp(503, "busy")), Ok(resp(200, "{}"))]);
+        let (c, server) = served(vec![
+            MockResponse::text(503, "busy"),
+            MockResponse::json(200, "{}"),
+        ])
+        .await;
         let e = c
             .call_json::<_, serde_json::Value>(
                 HttpMethod::Post,
@@ -429,41 +430,73 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unavailable);
-        assert_eq!(s.calls.load(Ordering::SeqCst), 1);
-        // but a connection that never got through is retried
-        let refused = transport::SendError {
-            error: Error::Unavailable {
-                backend: BACKEND.into(),
-                message: "refused".into(),
-                source: None,
-            },
-            sent: false,
-        };
-        let (c, s) = client(vec![Err(refused), Ok(resp(200, r#"{"a":1}"#))]);
-        let r: serde_json::Value = c
-            .call_json(
+        assert_eq!(server.requests().len(), 1);
+        // a dropped connection after sending is not repeated either
+        let (c, server) = served(vec![
+            MockResponse::drop_connection(),
+            MockResponse::json(200, "{}"),
+        ])
+        .await;
+        let e = c
+            .call_json::<_, serde_json::Value>(
                 HttpMethod::Post,
                 "runs/create",
                 &serde_json::json!({}),
                 false,
             )
             .await
-            .unwrap();
-        assert_eq!(r["a"], 1);
-        assert_eq!(s.calls.load(Ordering::SeqCst), 2);
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert_eq!(server.requests().len(), 1);
     }
 
     #[tokio::test]
-    async fn permanent_errors_are_not_retried() {
-        let (c, s) = client(vec![Ok(resp(
+    async fn a_500_is_retried_and_keeps_mlflows_message_when_retries_end() {
+        let internal = r#"{"error_code":"INTERNAL_ERROR","message":"db locked"}"#;
+        let (c, server) = served(vec![
+            MockResponse::json(500, internal),
+            MockResponse::json(500, internal),
+            MockResponse::json(500, internal),
+        ])
+        .await;
+        let e = c
+            .get_json::<serde_json::Value>("runs/get", &[("run_id", "a b".into())])
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Backend);
+        assert!(e.to_string().contains("db locked"), "{e}");
+        let reqs = server.requests();
+        assert_eq!(reqs.len(), 3, "max_attempts");
+        assert_eq!(reqs[0].path, "/api/2.0/mlflow/runs/get?run_id=a+b");
+    }
+
+    #[tokio::test]
+    async fn permanent_errors_are_not_retried_and_credentials_are_sent() {
+        let server = MockServer::start().await;
+        server.push(MockResponse::json(
             400,
             r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"bad"}"#,
-        ))]);
+        ));
+        let mut cfg = MlflowConfig::new(server.url("/"));
+        cfg.token = Some(crate::Secret::new("t0k".to_string()));
+        let c = MlflowClient::new(cfg).unwrap();
         let e = c
             .get_json::<serde_json::Value>("runs/get", &[("run_id", "x".into())])
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-        assert_eq!(s.calls.load(Ordering::SeqCst), 1);
+        let reqs = server.requests();
+        assert_eq!(reqs.len(), 1);
+        assert_eq!(reqs[0].header("authorization"), Some("Bearer t0k"));
+        assert!(!format!("{c:?}").contains("t0k"));
+    }
+
+    #[test]
+    fn only_http_urls_are_accepted() {
+        let e = MlflowClient::new(MlflowConfig::new("ftp://h")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        let mut cfg = MlflowConfig::new("https://127.0.0.1:1");
+        cfg.insecure_tls = true;
+        assert!(MlflowClient::new(cfg).is_ok());
     }
 }

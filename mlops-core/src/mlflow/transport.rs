@@ -1,17 +1,19 @@
-//! The HTTP seam of the MLflow client: a small [`Transport`] trait and its reqwest
-//! implementation (rustls on ring).
+//! The HTTP seam of the MLflow client: a small [`Transport`] trait, implemented by
+//! default over the shared [`HttpClient`] (one HTTP stack in the workspace: its
+//! timeouts, retries with backoff and jitter, `Retry-After`, idempotency rules,
+//! credentials and rustls on ring).
 //!
-//! The shared [`crate::http::HttpClient`] landed after this client was written. It
-//! can become the default `Transport` (an adapter over `send_raw`, with its retries
-//! taking over from [`MlflowClient::send`](super::MlflowClient::send) and a classifier
-//! marking MLflow's 500s retryable) once its builder can skip certificate checks,
-//! which `MLFLOW_TRACKING_INSECURE_TLS` requires; until then this reqwest transport
-//! stays, so no configuration key is silently ignored.
+//! MLflow's own client also retries HTTP 500; a classifier marks it retryable here.
+//! A retryable status that is still failing when the retries end comes back as an
+//! answer with that status (not as the client's generic HTTP error), so
+//! [`map_status`](super::map_status) reads MLflow's error body as for any other.
 
 use super::{BACKEND, MlflowConfig};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{Credentials, HttpClient, Idempotency, Method, RequestSpec, RetryConfig};
 use bytes::Bytes;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 /// HTTP methods MLflow uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,42 +108,26 @@ pub struct SendError {
     pub sent: bool,
 }
 
-/// Sends one HTTP request; retries live above this seam.
+/// Sends one HTTP request, retrying transient failures itself (the default
+/// transport does so through [`HttpClient`]); [`MlflowClient`](super::MlflowClient)
+/// sends each call once through it and maps the answer.
 #[async_trait::async_trait]
 pub trait Transport: std::fmt::Debug + Send + Sync + 'static {
-    /// Sends `req` once.
+    /// Sends `req` (with the transport's retries).
     ///
     /// # Errors
     /// [`SendError`] when no answer came back.
     async fn send(&self, req: &HttpRequest) -> std::result::Result<HttpResponse, SendError>;
 }
 
-/// reqwest over rustls on ring.
+/// The default transport: the shared [`HttpClient`] configured from [`MlflowConfig`].
 #[derive(Debug)]
-pub(crate) struct ReqwestTransport {
-    client: reqwest::Client,
+pub(crate) struct HttpTransport {
+    client: HttpClient,
     base: String,
-    auth: Auth,
 }
 
-#[derive(Clone)]
-enum Auth {
-    None,
-    Bearer(crate::Secret<String>),
-    Basic(String, Option<crate::Secret<String>>),
-}
-
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Auth::None => "None",
-            Auth::Bearer(_) => "Bearer(<redacted>)",
-            Auth::Basic(..) => "Basic(<redacted>)",
-        })
-    }
-}
-
-impl ReqwestTransport {
+impl HttpTransport {
     pub(crate) fn new(cfg: &MlflowConfig) -> Result<Self> {
         let url = url::Url::parse(&cfg.base_url)
             .map_err(|e| Error::invalid("mlflow tracking uri", &cfg.base_url, e.to_string()))?;
@@ -152,90 +138,90 @@ impl ReqwestTransport {
                 "expected http:// or https://",
             ));
         }
-        crate::tls::install_ring_provider();
-        let client = reqwest::Client::builder()
-            .timeout(cfg.request_timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .danger_accept_invalid_certs(cfg.insecure_tls)
-            .build()
-            .map_err(|e| Error::backend(BACKEND, format!("building the HTTP client: {e}")))?;
-        let auth = match (&cfg.token, &cfg.username) {
-            (Some(t), _) => Auth::Bearer(t.clone()),
-            (None, Some(u)) => Auth::Basic(u.clone(), cfg.password.clone()),
-            (None, None) => Auth::None,
+        let credentials = match (&cfg.token, &cfg.username) {
+            (Some(t), _) => Credentials::Bearer(t.clone()),
+            (None, Some(u)) => Credentials::Basic {
+                user: u.clone(),
+                password: cfg
+                    .password
+                    .clone()
+                    .unwrap_or_else(|| crate::Secret::new(String::new())),
+            },
+            (None, None) => Credentials::None,
         };
+        let retry = RetryConfig::default()
+            .with_max_retries(cfg.max_attempts.saturating_sub(1))
+            .with_initial_backoff(cfg.initial_backoff)
+            .with_budget(cfg.retry_budget);
+        let client = HttpClient::builder()
+            .with_backend(BACKEND)
+            .with_timeout(cfg.request_timeout)
+            .with_connect_timeout(Duration::from_secs(10))
+            .with_retry(retry)
+            .with_credentials(credentials)
+            .with_insecure_tls(cfg.insecure_tls)
+            .with_classifier(Arc::new(|status, _, _| {
+                (status.as_u16() == 500).then_some(ErrorKind::Unavailable)
+            }))
+            .build()?;
         Ok(Self {
             client,
             base: cfg.base_url.trim_end_matches('/').to_string(),
-            auth,
         })
     }
 }
 
 #[async_trait::async_trait]
-impl Transport for ReqwestTransport {
+impl Transport for HttpTransport {
     async fn send(&self, req: &HttpRequest) -> std::result::Result<HttpResponse, SendError> {
         let method = match req.method {
-            HttpMethod::Get => reqwest::Method::GET,
-            HttpMethod::Post => reqwest::Method::POST,
-            HttpMethod::Put => reqwest::Method::PUT,
-            HttpMethod::Patch => reqwest::Method::PATCH,
-            HttpMethod::Delete => reqwest::Method::DELETE,
+            HttpMethod::Get => Method::GET,
+            HttpMethod::Post => Method::POST,
+            HttpMethod::Put => Method::PUT,
+            HttpMethod::Patch => Method::PATCH,
+            HttpMethod::Delete => Method::DELETE,
         };
-        let mut url =
-            url::Url::parse(&format!("{}{}", self.base, req.path)).map_err(|e| SendError {
-                error: Error::invalid("mlflow request path", &req.path, e.to_string()),
-                sent: false,
-            })?;
-        if !req.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(&req.query);
+        let unsent = |error| SendError { error, sent: false };
+        let mut spec = RequestSpec::new(method, &format!("{}{}", self.base, req.path))
+            .map_err(unsent)?
+            .with_idempotency(if req.idempotent {
+                Idempotency::Idempotent
+            } else {
+                Idempotency::NotIdempotent
+            });
+        for (k, v) in &req.query {
+            spec = spec.with_query(k, v);
         }
-        let mut rb = self.client.request(method, url);
         if let Some(body) = &req.body {
-            rb = rb.body(body.clone());
+            spec = spec.with_body(
+                body.clone(),
+                req.content_type.unwrap_or("application/octet-stream"),
+            );
         }
-        if let Some(ct) = req.content_type {
-            rb = rb.header(reqwest::header::CONTENT_TYPE, ct);
+        match self.client.send_raw(spec).await {
+            Ok((status, headers, body)) => Ok(HttpResponse {
+                status: status.as_u16(),
+                body,
+                retry_after: headers
+                    .get(crate::http::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| crate::http::parse_retry_after(v, SystemTime::now())),
+                path: req.path.clone(),
+            }),
+            // A retryable status that outlived its retries (or was not retried: not
+            // idempotent): hand it on as an answer, for MLflow's error mapping.
+            Err(Error::Http {
+                status,
+                body,
+                retry_after,
+                ..
+            }) => Ok(HttpResponse {
+                status,
+                body: Bytes::from(body),
+                retry_after,
+                path: req.path.clone(),
+            }),
+            Err(error) => Err(SendError { error, sent: true }),
         }
-        rb = match &self.auth {
-            Auth::None => rb,
-            Auth::Bearer(t) => rb.bearer_auth(t.expose()),
-            Auth::Basic(u, p) => rb.basic_auth(u, p.as_ref().map(|p| p.expose())),
-        };
-        let resp = rb.send().await.map_err(|e| classify(&req.path, e))?;
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = resp.bytes().await.map_err(|e| classify(&req.path, e))?;
-        Ok(HttpResponse {
-            status,
-            body,
-            retry_after,
-            path: req.path.clone(),
-        })
     }
-}
-
-fn classify(path: &str, e: reqwest::Error) -> SendError {
-    // URLs may carry credentials (user:password@host): keep them out of messages.
-    let e = e.without_url();
-    // A connect failure never reached the server; anything later may have.
-    let sent = !e.is_connect();
-    let error = if e.is_timeout() {
-        Error::Timeout {
-            operation: format!("{BACKEND} {path}"),
-            elapsed: Duration::ZERO,
-        }
-    } else {
-        Error::Unavailable {
-            backend: BACKEND.into(),
-            message: format!("{path}: {e}"),
-            source: Some(Box::new(e)),
-        }
-    };
-    SendError { error, sent }
 }
