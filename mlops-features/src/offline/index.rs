@@ -152,6 +152,7 @@ impl Best {
         gid: NONE,
     };
 
+    #[inline]
     fn beats(&self, other: &Best) -> bool {
         other.gid == NONE || (self.t, self.c, self.gid) > (other.t, other.c, other.gid)
     }
@@ -271,6 +272,11 @@ impl EntityIndex {
 
     /// Offers a batch of feature rows: `keys`/`key_nulls` encoded with the entity codec,
     /// event and created times, and each row's global source position `gid(i)`.
+    ///
+    /// A row already older than `ttl_us` for the first entity row it lands on is expired for
+    /// every later one too, and so is anything older it could displace: it is dropped without
+    /// touching its slot (the result is the same, and most rows go this way under a short ttl).
+    #[allow(clippy::too_many_arguments)] // the decoded columns of one batch, kept apart
     pub(crate) fn offer(
         &self,
         slots: &mut Slots,
@@ -278,6 +284,7 @@ impl EntityIndex {
         key_nulls: Option<&NullBuffer>,
         ts: &Micros,
         created: Option<&Micros>,
+        ttl_us: i64,
         gid: impl Fn(usize) -> u64,
     ) {
         if self.ts.is_empty() {
@@ -297,6 +304,9 @@ impl EntityIndex {
             let p = lo as usize + seg.partition_point(|&e| e < t);
             if p == hi as usize {
                 continue; // newer than every entity row of the key
+            }
+            if ttl_us > 0 && t < self.ts[p].saturating_sub(ttl_us) {
+                continue; // expired wherever it could be chosen
             }
             let c = match created {
                 Some(c) if c.nulls.as_ref().is_none_or(|n| n.is_valid(i)) => c.values[i],
@@ -373,7 +383,7 @@ mod tests {
             let (fe, fnl) = codec.encode(&[fk.slice(off, len)]).unwrap();
             let ft = to_micros("f", &ft.slice(off, len)).unwrap();
             let fc = to_micros("c", &fc.slice(off, len)).unwrap();
-            idx.offer(&mut slots, &fe, fnl.as_ref(), &ft, Some(&fc), |i| {
+            idx.offer(&mut slots, &fe, fnl.as_ref(), &ft, Some(&fc), ttl, |i| {
                 (off + i) as u64
             });
         }

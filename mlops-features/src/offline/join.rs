@@ -163,14 +163,18 @@ pub(crate) async fn join_direct(
     cols.extend(res.created.iter().cloned());
     let each = {
         let (index, codec, jobs) = (index.clone(), entity.codec.clone(), scan_jobs.clone());
-        let (nkeys, ts_col, created) =
-            (res.keys.len(), plan.ts_col.to_string(), res.created.clone());
+        let (nkeys, ts_col, created, ttl_us) = (
+            res.keys.len(),
+            plan.ts_col.to_string(),
+            res.created.clone(),
+            plan.ttl_us,
+        );
         Arc::new(
             move |slots: &mut Slots, j: usize, k: usize, batch: RecordBatch| -> Result<()> {
                 let (enc, nulls, ts, cr) =
                     batch_keys(&codec, nkeys, &ts_col, created.as_deref(), &batch)?;
                 let job = &jobs[j];
-                index.offer(slots, &enc, nulls.as_ref(), &ts, cr.as_ref(), |i| {
+                index.offer(slots, &enc, nulls.as_ref(), &ts, cr.as_ref(), ttl_us, |i| {
                     job.gid(k + i)
                 });
                 Ok(())

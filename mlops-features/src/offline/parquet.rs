@@ -354,7 +354,7 @@ pub(crate) async fn read_all(files: &[ParquetFile]) -> Result<RecordBatch> {
 }
 
 /// A slice of one row group: the unit of parallel work. Row groups are split when there are
-/// fewer than two per worker, so both cores work on single-row-group files too.
+/// fewer than workers, so both cores work on single-row-group files too.
 #[derive(Clone, Debug)]
 pub(crate) struct Unit {
     file: usize,
@@ -397,10 +397,12 @@ pub(crate) fn plan_units(
             }
         }
     }
-    let split = if whole.len() >= 2 * workers {
+    // Each slice of a row group fetches the group's column chunks whole (no page index to
+    // fetch less), so split only as far as the cores need.
+    let split = if whole.len() >= workers {
         1
     } else {
-        (2 * workers).div_ceil(whole.len().max(1))
+        workers.div_ceil(whole.len().max(1))
     };
     let mut units = Vec::new();
     for (file, rg, rows, gid) in whole {

@@ -75,9 +75,15 @@ pub(crate) async fn join_spilled(
             let (enc, nulls, ts, cr) =
                 batch_keys(&entity.codec, nkeys, plan.ts_col, created, &batch)?;
             let gid = gids(&batch, key_cols.len() - 1)?;
-            index.offer(&mut slots, &enc, nulls.as_ref(), &ts, cr.as_ref(), |i| {
-                gid.value(i)
-            });
+            index.offer(
+                &mut slots,
+                &enc,
+                nulls.as_ref(),
+                &ts,
+                cr.as_ref(),
+                plan.ttl_us,
+                |i| gid.value(i),
+            );
         }
         index.resolve(&slots, plan.ttl_us, &mut winners);
         drop((slots, index));
