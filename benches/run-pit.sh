@@ -11,6 +11,15 @@
 #     REPS      runs per engine (default 3)
 # Needs: python3 with pyarrow, numpy, duckdb ($PYTHON, default .venv/bin/python), and
 #        `cargo build --release -p mlops-cli` (binary at $CARGO_TARGET_DIR/release/mlops).
+# Optional peer: Feast's default `file` (Dask) offline store, when FEAST_PY names the python of
+#        a venv with feast (`python3 -m venv ~/.peers/feast && ~/.peers/feast/bin/pip install
+#        feast==0.67.0 duckdb==2.0.1 pyarrow==26.0.1 pandas==2.3.3`). It runs
+#        shared/tools/pit_feast.py FEAST_REPS times per case (default 1: a run of case a takes
+#        ~35 s, c ~100 s). Its row is whole-process wall/RSS; "feast retrieval s" is Feast's own
+#        in-process time for reading + get_historical_features + to_df() (imports and apply
+#        excluded), and the speedup compares that with our whole process (target >= 50x).
+#        Case b needs ~15 GiB for Feast: skipped unless MemAvailable >= 18 GiB (FEAST_B=force
+#        runs it anyway). Case k makes Feast fail (a 78 GiB allocation): reported as failed.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 TOOLS=${TOOLS:-$HERE/../shared/tools}
@@ -55,6 +64,27 @@ measure() { # label cmd... -> "wall_s rss_mib"
   rm -f "$log"
 }
 
+measure_out() { # stdout-file cmd... -> "wall_s rss_mib" (the command's stdout kept in the file)
+  local out=$1; shift
+  local log; log=$(mktemp)
+  /usr/bin/time -v "$@" >"$out" 2>"$log" || { echo "FAILED: $*" >&2; grep -E "Error|error" "$log" | tail -2 >&2; rm -f "$log"; return 1; }
+  awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; w=s}
+              /Maximum resident set size/ {r=$2/1024}
+              END {printf "%.3f %.0f\n", w, r}' "$log"
+  rm -f "$log"
+}
+
+feast_ok() { # case -> 0 when Feast should run on it
+  [ -n "${FEAST_PY:-}" ] || return 1
+  if [ "$1" = b ] && [ "${FEAST_B:-}" != force ]; then
+    local avail; avail=$(awk '/MemAvailable/ {print int($2/1048576)}' /proc/meminfo)
+    if [ "$avail" -lt 18 ]; then
+      echo "  [b] Feast skipped: MemAvailable ${avail} GiB < 18 GiB (Feast needs ~15 GiB here)" >&2
+      return 1
+    fi
+  fi
+}
+
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 echo "| case | engine | wall s (median of $REPS) | peak RSS MiB (median) |"
@@ -68,11 +98,19 @@ for c in ${CASES//,/ }; do
   [ -f "$d/expected.parquet" ] || "$PYTHON" "$TOOLS/pit_duckdb.py" --data "$d" --out "$d/expected.parquet" >/dev/null
   "$PYTHON" "$TOOLS/pit_check.py" --bin "$BIN" --cases "$d" | tail -1 | sed "s/^/  [$c] check vs DuckDB: /" >&2
   ours=$(ours_cmd "$d" "$WORK/$c.ours.parquet")
-  : > "$WORK/$c.ours.t"; : > "$WORK/$c.duck.t"
-  for _ in $(seq "$REPS"); do
+  : > "$WORK/$c.ours.t"; : > "$WORK/$c.duck.t"; : > "$WORK/$c.feast.t"; : > "$WORK/$c.feast.r"
+  for rep in $(seq "$REPS"); do
     # shellcheck disable=SC2086
     eval measure $ours >> "$WORK/$c.ours.t"
     measure "$PYTHON" "$TOOLS/pit_duckdb.py" --method asof --data "$d" --out "$WORK/$c.duck.parquet" >> "$WORK/$c.duck.t"
+    if [ "$rep" -le "${FEAST_REPS:-1}" ] && feast_ok "$c"; then
+      if measure_out "$WORK/$c.feast.json" "$FEAST_PY" "$TOOLS/pit_feast.py" --data "$d" >> "$WORK/$c.feast.t"; then
+        "$PYTHON" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["retrieval_s"])' \
+          "$WORK/$c.feast.json" >> "$WORK/$c.feast.r"
+      else
+        echo "  [$c] Feast failed (see above)" >&2
+      fi
+    fi
   done
   ow=$(cut -d' ' -f1 "$WORK/$c.ours.t" | median); orss=$(cut -d' ' -f2 "$WORK/$c.ours.t" | median)
   dw=$(cut -d' ' -f1 "$WORK/$c.duck.t" | median); drss=$(cut -d' ' -f2 "$WORK/$c.duck.t" | median)
@@ -80,4 +118,12 @@ for c in ${CASES//,/ }; do
   echo "| $c | DuckDB asof (python process) | $dw | $drss |"
   awk -v ow="$ow" -v dw="$dw" -v orss="$orss" -v drss="$drss" -v c="$c" \
     'BEGIN {printf "| %s | ratio mlops/DuckDB | %.2f | %.2f |\n", c, ow/dw, orss/drss}'
+  if [ -s "$WORK/$c.feast.r" ]; then
+    fw=$(cut -d' ' -f1 "$WORK/$c.feast.t" | median); frss=$(cut -d' ' -f2 "$WORK/$c.feast.t" | median)
+    fr=$(median < "$WORK/$c.feast.r")
+    echo "| $c | Feast file store (python process) | $fw | $frss |"
+    echo "| $c | Feast retrieval s (in-process, median) | $fr | |"
+    awk -v ow="$ow" -v fr="$fr" -v c="$c" \
+      'BEGIN {printf "| %s | speedup Feast retrieval / mlops whole process | %.1fx (target >= 50x) | |\n", c, fr/ow}'
+  fi
 done

@@ -41,10 +41,13 @@ pub(crate) struct HistoricalArgs {
     /// The entity timestamp column (default `event_timestamp`).
     #[arg(long)]
     entity_timestamp: Option<String>,
-    /// Memory budget for feature data in bytes (suffixes K, M, G); sources of at least 4× the
-    /// budget are processed in key-hash partitions.
+    /// Memory budget for the join in bytes (suffixes K, M, G); a source of at least 4× the
+    /// budget is spilled to temporary files by key hash and joined one partition at a time.
     #[arg(long)]
     memory_budget: Option<String>,
+    /// Directory for spill files under --memory-budget (default: the system temp dir).
+    #[arg(long)]
+    spill_dir: Option<PathBuf>,
     /// Output Parquet file.
     #[arg(long)]
     out: PathBuf,
@@ -149,6 +152,9 @@ pub(crate) async fn run(cmd: FeaturesCmd, mode: crate::output::Mode) -> CliResul
             }
             if let Some(b) = &a.memory_budget {
                 opts = opts.with_memory_budget(parse_bytes(b)?);
+            }
+            if let Some(d) = a.spill_dir {
+                opts = opts.with_spill_dir(d);
             }
             let entity_path = a.entity_df.display().to_string();
             let entity = read_parquet(&location(&entity_path)?).await.map_err(|e| {

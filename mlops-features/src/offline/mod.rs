@@ -4,21 +4,31 @@
 //! inclusive ttl window; ties to the greatest `created`; null when no candidate; no
 //! fallback to older values; UTC instants at µs precision) are those of
 //! `shared/testdata/pit/README.md`, which Feast's SQL stores implement.
+//!
+//! Per view, the engine sorts the entity rows by (keys, time) into an index ([`index`]), streams
+//! the source's keys and times past it in row-group slices on every core (never sorting or
+//! holding the source), then reads back only the winning rows' features ([`join`]). Under a
+//! memory budget, a large source is first spilled by key hash and joined partition by
+//! partition ([`partition`]).
 
 pub(crate) mod asof;
+pub(crate) mod index;
+mod join;
 pub(crate) mod parquet;
 mod partition;
 
 use crate::error::{Error, Result};
 use crate::types::{FeatureRef, SourceLocation, ValueType};
 use arrow::array::{ArrayRef, RecordBatch};
-use arrow::compute::{cast, concat_batches, take};
+use arrow::compute::{cast, concat_batches};
 use arrow::datatypes::{DataType, Field, Schema};
-use asof::{Keys, Micros, Side, asof_indices, encode_keys, take_indices, to_micros};
+use asof::{Micros, to_micros};
 use futures::TryStreamExt;
+use index::KeyCodec;
+use join::{EntitySide, Gathered, ViewPlan};
 use mlops_core::object_store::ObjectStore;
 use parquet::ParquetFile;
-use rayon::prelude::*;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -123,6 +133,7 @@ pub struct HistoricalOptions {
     full_feature_names: bool,
     entity_timestamp: Option<String>,
     memory_budget: Option<u64>,
+    spill_dir: Option<PathBuf>,
 }
 
 impl HistoricalOptions {
@@ -139,14 +150,28 @@ impl HistoricalOptions {
         self
     }
 
-    /// A memory budget in bytes for feature source data. When a view's projected source
-    /// (estimated as decoded Arrow arrays) is at least 4× the budget, it is processed in
-    /// `ceil(size / budget)` key-hash partitions, one at a time, each streaming the source and
-    /// keeping only its own rows. The budget bounds the decoded feature rows held at once;
-    /// the entity rows, the output, and one row group's compressed column chunks come on top.
-    /// The price is one pass over the source per partition.
+    /// A memory budget in bytes for the join's working set.
+    ///
+    /// Without a budget, each view's source is streamed (keys and times first, then only the
+    /// winning rows' features), so memory already grows with the entity rows, not the source.
+    /// With a budget, decoded batches shrink to fit it, and a view whose projected source
+    /// (estimated as decoded Arrow arrays) is at least 4× the budget is joined in key-hash
+    /// partitions: one pass over the source spills its rows by key hash to temporary Arrow IPC
+    /// files (see [`Self::with_spill_dir`]), then each partition's entity rows are joined with
+    /// its spill file alone, enough partitions (at most 512) that each partition's feature
+    /// rows and entity working set fit the budget.
+    ///
+    /// Not counted: the caller's entity rows, the output (and 32 bytes per entity row to place
+    /// it), and one row group's compressed column chunks per core, which Parquet reads whole.
     pub fn with_memory_budget(mut self, bytes: u64) -> Self {
         self.memory_budget = Some(bytes);
+        self
+    }
+
+    /// Where spill files go under a memory budget (default: the system temp dir). A fresh
+    /// directory is made inside it and removed when the request ends.
+    pub fn with_spill_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spill_dir = Some(dir.into());
         self
     }
 }
@@ -192,7 +217,11 @@ pub async fn read_parquet(loc: &SourceLocation) -> Result<RecordBatch> {
     parquet::read_all(&files).await
 }
 
-/// Writes `batches` as one Parquet file at `path` on the local disk.
+/// Rows per slice handed to the Parquet writer.
+const WRITE_ROWS: usize = 64 * 1024;
+
+/// Writes `batches` as one Parquet file at `path` on the local disk (row groups of at most
+/// 256Ki rows, written in slices).
 ///
 /// # Errors
 /// `Parquet`/`Core(Io)` when the file cannot be written.
@@ -210,12 +239,20 @@ pub fn write_parquet_file(path: &std::path::Path, batches: &[RecordBatch]) -> Re
     let file = std::fs::File::create(path).map_err(|e| mlops_core::Error::io(path, e))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(WRITE_ROWS * 4))
         .build();
     let loc = path.display().to_string();
     let mut w = ArrowWriter::try_new(file, first.schema(), Some(props))
         .map_err(|e| Error::parquet(&loc, e))?;
+    // Slices, so the encoder's buffers stay small whatever the batch size.
     for b in batches {
-        w.write(b).map_err(|e| Error::parquet(&loc, e))?;
+        let mut at = 0;
+        while at < b.num_rows() {
+            let len = WRITE_ROWS.min(b.num_rows() - at);
+            w.write(&b.slice(at, len))
+                .map_err(|e| Error::parquet(&loc, e))?;
+            at += len;
+        }
     }
     w.close().map_err(|e| Error::parquet(&loc, e))?;
     Ok(())
@@ -525,55 +562,19 @@ pub(crate) fn entity_keys(
         .collect()
 }
 
-/// Joins one view's rows (in `data`: keys, ts, created, features) to the entity rows;
-/// returns the feature columns in `feats` order, gathered per entity row.
-#[allow(clippy::too_many_arguments)] // one call site per path; a struct would only rename them
-pub(crate) fn join_batch(
-    ekeys: &[ArrayRef],
-    ets: &Micros,
-    data: &RecordBatch,
-    res_keys: &[String],
-    ts_col: &str,
-    created: Option<&str>,
-    ttl_us: i64,
-    feats: &[String],
-) -> Result<Vec<ArrayRef>> {
-    let fkeys: Vec<ArrayRef> = res_keys
+/// Bytes per decoded feature row of `columns` (strings and binaries guessed at 16).
+fn row_width(schema: &Schema, columns: &[String]) -> u64 {
+    columns
         .iter()
-        .map(|k| {
-            Ok(data
-                .column_by_name(k)
-                .ok_or_else(|| Error::invalid("column", k.clone(), "missing"))?
-                .clone())
+        .map(|c| {
+            schema
+                .field_with_name(c)
+                .ok()
+                .and_then(|f| f.data_type().primitive_width())
+                .unwrap_or(16) as u64
+                + 1
         })
-        .collect::<Result<_>>()?;
-    let col = |n: &str| {
-        data.column_by_name(n)
-            .ok_or_else(|| Error::invalid("column", n.to_string(), "missing"))
-    };
-    let fts = to_micros(ts_col, col(ts_col)?)?;
-    let fcr = created.map(|c| to_micros(c, col(c)?)).transpose()?;
-    let (ke, kf, en, fnl): (Keys, Keys, _, _) =
-        encode_keys(ekeys, &fkeys, ets.values.len(), data.num_rows())?;
-    let idx = asof_indices(
-        &Side {
-            keys: &ke,
-            key_nulls: en.as_ref(),
-            ts: ets,
-        },
-        &Side {
-            keys: &kf,
-            key_nulls: fnl.as_ref(),
-            ts: &fts,
-        },
-        fcr.as_ref(),
-        ttl_us,
-    );
-    let idx = take_indices(idx);
-    feats
-        .par_iter()
-        .map(|f| Ok(take(col(f)?.as_ref(), &idx, None)?))
-        .collect()
+        .sum()
 }
 
 async fn join_view(
@@ -598,54 +599,83 @@ async fn join_view(
         })
         .collect::<Result<_>>()?;
     let ekeys = entity_keys(entity, &res.keys, &schema)?;
+    let n = entity.num_rows();
+    let mut out = Gathered::new(&fields, n)?;
     let ttl_us = view.ttl_us();
     let Some((lo, hi)) = range else {
         // No usable entity timestamp: every feature is null.
-        let cols = fields
-            .iter()
-            .map(|f| arrow::array::new_null_array(f.data_type(), entity.num_rows()))
-            .collect();
-        return Ok((fields, cols));
+        return Ok((fields, out.finish()?));
     };
     let lo = if ttl_us > 0 {
         lo.saturating_sub(ttl_us)
     } else {
         i64::MIN
     };
-    let prune = Some((view.timestamp_field.as_str(), lo, hi));
-    let estimate: u64 = res
+    let types: Vec<_> = ekeys.iter().map(|k| k.data_type().clone()).collect();
+    let codec = Arc::new(KeyCodec::new(&types)?);
+    let (keys, key_nulls) = codec.encode(&ekeys)?;
+    drop(ekeys);
+    let usable: Vec<u32> = (0..n)
+        .filter(|&i| {
+            key_nulls.as_ref().is_none_or(|b| b.is_valid(i))
+                && ets.nulls.as_ref().is_none_or(|b| b.is_valid(i))
+        })
+        .map(|i| i as u32)
+        .collect();
+    let side = EntitySide {
+        codec,
+        keys,
+        ts: Micros {
+            values: ets.values.clone(),
+            nulls: ets.nulls.clone(),
+        },
+        usable,
+    };
+    let workers = parquet::workers();
+    let width = row_width(&schema, &res.columns);
+    let mut plan = ViewPlan {
+        res: &res,
+        ts_col: &view.timestamp_field,
+        feats,
+        ttl_us,
+        prune: Some((view.timestamp_field.as_str(), lo, hi)),
+        batch_rows: parquet::BATCH_ROWS,
+        workers,
+    };
+    let Some(budget) = opts.memory_budget.filter(|b| *b > 0) else {
+        join::join_direct(&plan, &side, &mut out).await?;
+        return Ok((fields, out.finish()?));
+    };
+    // Decoded batches in flight (one per worker, plus its pieces) take at most a quarter.
+    plan.batch_rows = (budget / (8 * workers as u64 * width).max(1))
+        .clamp(256, parquet::BATCH_ROWS as u64) as usize;
+    let source: u64 = res
         .files
         .iter()
         .map(|f| f.estimated_bytes(&res.columns))
         .sum();
-    if let Some(budget) = opts.memory_budget
-        && budget > 0
-        && estimate >= budget.saturating_mul(4)
-    {
-        let parts = estimate.div_ceil(budget).max(2) as usize;
-        let cols = partition::join_partitioned(
-            &res,
-            &ekeys,
-            ets,
-            &view.timestamp_field,
-            ttl_us,
-            feats,
-            prune,
-            parts,
+    // Per indexed entity row: the index (12 B, 24 B while sorting), the slots (24 B per worker),
+    // and its gathered feature row.
+    let per_entity = 24 + 24 * workers as u64 + width;
+    let working = side.usable.len() as u64 * per_entity;
+    if source >= budget.saturating_mul(4) && !res.keys.is_empty() {
+        let parts = source
+            .div_ceil(budget)
+            .max(working.div_ceil(budget / 2 + 1))
+            .clamp(2, MAX_PARTS);
+        partition::join_spilled(
+            &plan,
+            &side,
+            parts as usize,
+            opts.spill_dir.as_deref(),
+            &mut out,
         )
         .await?;
-        return Ok((fields, cols));
+    } else {
+        join::join_direct(&plan, &side, &mut out).await?;
     }
-    let data = parquet::read_columns(&res.files, &res.columns, prune).await?;
-    let cols = join_batch(
-        &ekeys,
-        ets,
-        &data,
-        &res.keys,
-        &view.timestamp_field,
-        res.created.as_deref(),
-        ttl_us,
-        feats,
-    )?;
-    Ok((fields, cols))
+    Ok((fields, out.finish()?))
 }
+
+/// At most this many spill files are open at once.
+const MAX_PARTS: u64 = 512;

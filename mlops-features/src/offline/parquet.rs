@@ -14,14 +14,17 @@ use mlops_core::object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
+use parquet::arrow::async_reader::ParquetRecordBatchStream;
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 /// Rows per decoded batch.
-const BATCH_ROWS: usize = 64 * 1024;
+pub(crate) const BATCH_ROWS: usize = 64 * 1024;
 
 /// An `AsyncFileReader` over one object of an object store.
 #[derive(Clone)]
@@ -188,6 +191,30 @@ impl ParquetFile {
             .collect()
     }
 
+    /// A stream over one job's rows, projected to `columns`.
+    fn stream(
+        &self,
+        job: &Job,
+        columns: &[String],
+        batch_rows: usize,
+    ) -> Result<ParquetRecordBatchStream<ObjectReader>> {
+        let mask = ProjectionMask::columns(
+            self.meta.parquet_schema(),
+            columns.iter().map(|s| s.as_str()),
+        );
+        let mut b = ParquetRecordBatchStreamBuilder::new_with_metadata(
+            self.reader.clone(),
+            self.meta.clone(),
+        )
+        .with_projection(mask)
+        .with_row_groups(vec![job.unit.rg])
+        .with_batch_size(batch_rows.max(1));
+        if let Some(sel) = job.selection() {
+            b = b.with_row_selection(sel);
+        }
+        b.build().map_err(|e| Error::parquet(&self.location, e))
+    }
+
     /// Decodes `columns` (top-level names, all present) of the selected row groups.
     async fn decode(&self, columns: Vec<String>, groups: Vec<usize>) -> Result<Vec<ArrayRef>> {
         let mask = ProjectionMask::columns(
@@ -259,8 +286,7 @@ pub(crate) async fn read_columns(
         })
         .collect::<Result<_>>()?;
     let schema = Arc::new(Schema::new(fields));
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let n_groups = columns.len().clamp(1, threads);
+    let n_groups = columns.len().clamp(1, workers());
     let mut tasks = Vec::new();
     for file in files {
         let groups = file.row_groups(prune);
@@ -277,17 +303,7 @@ pub(crate) async fn read_columns(
             let file = file.clone();
             let groups = groups.clone();
             let fut = async move { file.decode(cols, groups).await };
-            tasks.push(match tokio::runtime::Handle::try_current() {
-                Ok(h) => {
-                    let jh = h.spawn(fut);
-                    async move {
-                        jh.await
-                            .map_err(|e| Error::invalid("parquet decode task", "", e.to_string()))?
-                    }
-                    .boxed()
-                }
-                Err(_) => fut.boxed(),
-            });
+            tasks.push(spawn(fut));
         }
     }
     let results = futures::future::try_join_all(tasks).await?;
@@ -337,67 +353,212 @@ pub(crate) async fn read_all(files: &[ParquetFile]) -> Result<RecordBatch> {
     )?)
 }
 
-/// Reads `columns` (in that order) from `files`, one stream at a time, keeping only the rows
-/// `keep` selects from each decoded batch: peak memory is one batch plus the kept rows.
-pub(crate) async fn read_filtered(
+/// A slice of one row group: the unit of parallel work. Row groups are split when there are
+/// fewer than workers, so both cores work on single-row-group files too.
+#[derive(Clone, Debug)]
+pub(crate) struct Unit {
+    file: usize,
+    rg: usize,
+    rg_rows: usize,
+    /// First row of the slice within the row group.
+    start: usize,
+    len: usize,
+    /// Global source position of the slice's first row.
+    pub(crate) gid: u64,
+}
+
+impl Unit {
+    /// Rows in the slice.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// The work units of `files` after row-group pruning; global positions number the rows of all
+/// files in order (pruned row groups included), so they are stable source positions.
+pub(crate) fn plan_units(
     files: &[ParquetFile],
-    columns: &[String],
     prune: Option<(&str, i64, i64)>,
-    keep: &(dyn Fn(&RecordBatch) -> Result<arrow::array::BooleanArray> + Sync),
-) -> Result<RecordBatch> {
-    let Some(first) = files.first() else {
-        return Err(Error::invalid("source", "", "no parquet files"));
-    };
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|c| {
-            Ok(first
-                .schema()
-                .field_with_name(c)?
-                .clone()
-                .with_nullable(true))
-        })
-        .collect::<Result<_>>()?;
-    let schema = Arc::new(Schema::new(fields));
-    let mut kept = Vec::new();
-    for file in files {
-        let groups = file.row_groups(prune);
-        if groups.is_empty() {
-            continue;
+    workers: usize,
+) -> Vec<Unit> {
+    let mut whole = Vec::new();
+    let mut base = 0u64;
+    for (fi, f) in files.iter().enumerate() {
+        let rgs = f.meta.metadata().row_groups();
+        let mut starts = Vec::with_capacity(rgs.len());
+        for rg in rgs {
+            starts.push(base);
+            base += rg.num_rows().max(0) as u64;
         }
-        let mask = ProjectionMask::columns(
-            file.meta.parquet_schema(),
-            columns.iter().map(|s| s.as_str()),
-        );
-        let mut stream = ParquetRecordBatchStreamBuilder::new_with_metadata(
-            file.reader.clone(),
-            file.meta.clone(),
-        )
-        .with_projection(mask)
-        .with_row_groups(groups)
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(|e| Error::parquet(&file.location, e))?;
-        while let Some(batch) = stream
-            .try_next()
-            .await
-            .map_err(|e| Error::parquet(&file.location, e))?
-        {
-            let cols = columns
-                .iter()
-                .map(|c| {
-                    batch
-                        .column_by_name(c)
-                        .cloned()
-                        .ok_or_else(|| Error::invalid("column", c.clone(), "missing"))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let batch = RecordBatch::try_new(schema.clone(), cols)?;
-            let mask = keep(&batch)?;
-            kept.push(arrow::compute::filter_record_batch(&batch, &mask)?);
+        for g in f.row_groups(prune) {
+            let rows = rgs[g].num_rows().max(0) as usize;
+            if rows > 0 {
+                whole.push((fi, g, rows, starts[g]));
+            }
         }
     }
-    Ok(arrow::compute::concat_batches(&schema, &kept)?)
+    // Each slice of a row group fetches the group's column chunks whole (no page index to
+    // fetch less), so split only as far as the cores need.
+    let split = if whole.len() >= workers {
+        1
+    } else {
+        workers.div_ceil(whole.len().max(1))
+    };
+    let mut units = Vec::new();
+    for (file, rg, rows, gid) in whole {
+        let pieces = split.min(rows.div_ceil(4096)).max(1);
+        let step = rows.div_ceil(pieces);
+        let mut start = 0;
+        while start < rows {
+            let len = step.min(rows - start);
+            units.push(Unit {
+                file,
+                rg,
+                rg_rows: rows,
+                start,
+                len,
+                gid: gid + start as u64,
+            });
+            start += len;
+        }
+    }
+    units
+}
+
+/// One piece of work: a unit, read whole or only at the given sorted global positions.
+pub(crate) struct Job {
+    pub(crate) unit: Unit,
+    pub(crate) select: Option<Vec<u64>>,
+}
+
+impl Job {
+    /// The global position of output row `k` of this job.
+    pub(crate) fn gid(&self, k: usize) -> u64 {
+        match &self.select {
+            Some(s) => s[k],
+            None => self.unit.gid + k as u64,
+        }
+    }
+
+    fn selection(&self) -> Option<RowSelection> {
+        let u = &self.unit;
+        let rg_gid = u.gid - u.start as u64;
+        let mut sel = Vec::new();
+        let mut at = 0usize;
+        let mut push = |skip: bool, n: usize| {
+            if n > 0 {
+                sel.push(if skip {
+                    RowSelector::skip(n)
+                } else {
+                    RowSelector::select(n)
+                });
+            }
+        };
+        match &self.select {
+            None if u.start == 0 && u.len == u.rg_rows => return None,
+            None => {
+                push(true, u.start);
+                push(false, u.len);
+                at = u.start + u.len;
+            }
+            Some(gids) => {
+                let mut i = 0;
+                while i < gids.len() {
+                    let r = (gids[i] - rg_gid) as usize;
+                    let mut j = i + 1;
+                    while j < gids.len() && gids[j] == gids[j - 1] + 1 {
+                        j += 1;
+                    }
+                    push(true, r - at);
+                    push(false, j - i);
+                    at = r + (j - i);
+                    i = j;
+                }
+            }
+        }
+        push(true, u.rg_rows - at);
+        Some(RowSelection::from(sel))
+    }
+}
+
+/// Cores to use.
+pub(crate) fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// A worker's batch handler: `(state, job index, first output row of the batch, batch)`.
+pub(crate) type Each<S> =
+    Arc<dyn Fn(&mut S, usize, usize, RecordBatch) -> Result<()> + Send + Sync>;
+
+/// Runs `jobs` on `workers` concurrent tasks (tokio tasks when a runtime is present), each
+/// pulling the next job from a shared queue, streaming its rows (`columns`, in that order,
+/// `batch_rows` at a time) into `each(state, job, first output row of the batch, batch)`.
+/// Returns every worker's final state.
+pub(crate) async fn run_jobs<S: Send + 'static>(
+    files: Arc<[ParquetFile]>,
+    jobs: Arc<Vec<Job>>,
+    columns: Arc<Vec<String>>,
+    batch_rows: usize,
+    workers: usize,
+    init: impl Fn() -> S,
+    each: Each<S>,
+) -> Result<Vec<S>> {
+    let queue = Arc::new(AtomicUsize::new(0));
+    let tasks = (0..workers.clamp(1, jobs.len().max(1))).map(|_| {
+        let (files, jobs, columns, queue, each) = (
+            files.clone(),
+            jobs.clone(),
+            columns.clone(),
+            queue.clone(),
+            each.clone(),
+        );
+        let mut state = init();
+        let fut = async move {
+            loop {
+                let j = queue.fetch_add(1, AtomicOrdering::Relaxed);
+                let Some(job) = jobs.get(j) else {
+                    return Ok(state);
+                };
+                let file = &files[job.unit.file];
+                let mut stream = file.stream(job, &columns, batch_rows)?;
+                let mut k = 0usize;
+                while let Some(batch) = stream
+                    .try_next()
+                    .await
+                    .map_err(|e| Error::parquet(&file.location, e))?
+                {
+                    let idx = columns
+                        .iter()
+                        .map(|c| batch.schema().index_of(c))
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
+                    let batch = batch.project(&idx)?;
+                    let n = batch.num_rows();
+                    each(&mut state, j, k, batch)?;
+                    k += n;
+                }
+            }
+        };
+        spawn(fut)
+    });
+    futures::future::try_join_all(tasks).await
+}
+
+/// Runs `fut` as a tokio task when a runtime is present (so workers use every core), else
+/// in place.
+pub(crate) fn spawn<T: Send + 'static>(
+    fut: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> BoxFuture<'static, Result<T>> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => {
+            let jh = h.spawn(fut);
+            async move {
+                jh.await
+                    .map_err(|e| Error::invalid("worker task", "", e.to_string()))?
+            }
+            .boxed()
+        }
+        Err(_) => fut.boxed(),
+    }
 }
 
 #[cfg(test)]
