@@ -153,6 +153,7 @@ pub(crate) enum Scalar<'a> {
     Ts(i64),
 }
 
+#[inline]
 fn take_n<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
     if b.len() < n {
         return None;
@@ -162,12 +163,14 @@ fn take_n<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
     Some(h)
 }
 
+#[inline]
 fn arr<const N: usize>(b: &mut &[u8]) -> Option<[u8; N]> {
     take_n(b, N)?.try_into().ok()
 }
 
 /// The next `(name, value)` of an encoded value list, advancing `b`; `None` at the end or
 /// on malformed bytes.
+#[inline]
 pub(crate) fn next_value<'a>(b: &mut &'a [u8]) -> Option<(&'a [u8], Scalar<'a>)> {
     let n = u16::from_be_bytes(arr::<2>(b)?) as usize;
     let name = take_n(b, n)?;

@@ -54,6 +54,7 @@ impl Column {
     }
 
     /// Appends `s` when it has this column's type, else a null.
+    #[inline]
     fn value(&mut self, s: Scalar<'_>) {
         match (self, s) {
             (Self::I64(b), Scalar::I64(v)) => b.append_value(v),
@@ -83,6 +84,12 @@ impl Column {
             Self::Bin(mut b) => Arc::new(b.finish()),
         }
     }
+}
+
+/// Byte equality for short names, without a call to `memcmp` per value.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// A [`RowSink`] that decodes the wanted features of each row into Arrow builders.
@@ -137,8 +144,11 @@ impl<'w> Columns<'w> {
             && let Some((name, s)) = next_value(&mut b)
         {
             let w = match self.wanted.get(hint) {
-                Some((wn, _)) if wn.as_bytes() == name => Some(hint),
-                _ => self.wanted.iter().position(|(wn, _)| wn.as_bytes() == name),
+                Some((wn, _)) if same(wn.as_bytes(), name) => Some(hint),
+                _ => self
+                    .wanted
+                    .iter()
+                    .position(|(wn, _)| same(wn.as_bytes(), name)),
             };
             if let Some(w) = w
                 && !self.filled[w]
