@@ -250,7 +250,7 @@ impl Profile {
         for (name, col) in self.columns.iter_mut() {
             if let Some(a) = batch.column_by_name(name) {
                 let mut v = crate::column::numbers(a.as_ref())?.values;
-                radsort::sort(&mut v);
+                crate::stats::sort(&mut v);
                 col.sample = Some(v);
             }
         }
@@ -439,7 +439,7 @@ impl ColumnProfile {
         self.sample = match (self.sample.take(), &o.sample) {
             (Some(mut a), Some(b)) => {
                 a.extend_from_slice(b);
-                radsort::sort(&mut a);
+                crate::stats::sort(&mut a);
                 Some(a)
             }
             _ => None,

@@ -91,10 +91,17 @@ fn props(counts: &[u64], n: u64) -> Vec<f64> {
 }
 
 /// Evidently `get_binned_data` (without the zero fill): proportions of both sides.
-pub(crate) fn evidently_numeric(r: &Numbers, c: &Numbers) -> (Vec<f64>, Vec<f64>, Binning) {
+/// `range` is the joint (min, max) of both sides when the caller has it.
+pub(crate) fn evidently_numeric(
+    r: &Numbers,
+    c: &Numbers,
+    range: Option<(f64, f64)>,
+) -> (Vec<f64>, Vec<f64>, Binning) {
     if distinct_exceeds(&r.values, 20) {
-        let ((l1, h1), (l2, h2)) = (min_max(&r.values), min_max(&c.values));
-        let (lo, hi) = (l1.min(l2), h1.max(h2));
+        let (lo, hi) = range.unwrap_or_else(|| {
+            let ((l1, h1), (l2, h2)) = (min_max(&r.values), min_max(&c.values));
+            (l1.min(l2), h1.max(h2))
+        });
         let edges = sturges_edges(
             lo,
             hi,
@@ -298,18 +305,42 @@ pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 /// Values per block of the vectorised counts (16 KiB: stays in L1 across the edges).
 const BLOCK: usize = 2048;
 
-/// `#{x ∈ block : e ≤ x}`, branchless over lanes of 8 so LLVM vectorises it.
-fn count_ge(block: &[f64], e: f64) -> u64 {
-    let chunks = block.chunks_exact(8);
+/// `#{x ∈ block : e_k ≤ x}` for up to four edges in one sweep: each pair of values is loaded
+/// once and compared with every edge; the counts live in u64 lanes (SSE2: `cmppd` + `psubq`),
+/// 4 edges × 2 lanes × 2 pairs of accumulators — within the 16 vector registers.
+fn count_ge<const N: usize>(block: &[f64], e: [f64; N]) -> [u64; N] {
+    let chunks = block.chunks_exact(4);
     let rest = chunks.remainder();
-    let mut lanes = [0u32; 8];
+    let mut lanes = [[0u64; 4]; N];
     for c in chunks {
-        for (l, &x) in lanes.iter_mut().zip(c) {
-            *l += u32::from(e <= x);
+        for (lane, &edge) in lanes.iter_mut().zip(&e) {
+            for (l, &x) in lane.iter_mut().zip(c) {
+                *l += u64::from(edge <= x);
+            }
         }
     }
-    let tail: u64 = rest.iter().map(|&x| u64::from(e <= x)).sum();
-    lanes.iter().map(|&l| u64::from(l)).sum::<u64>() + tail
+    let mut out = [0u64; N];
+    for ((o, lane), &edge) in out.iter_mut().zip(&lanes).zip(&e) {
+        *o = lane.iter().sum::<u64>() + rest.iter().map(|&x| u64::from(edge <= x)).sum::<u64>();
+    }
+    out
+}
+
+/// [`count_ge`] for a group of 1–4 edges.
+fn count_ge_group(block: &[f64], e: &[f64], out: &mut [u64]) {
+    fn add<const N: usize>(block: &[f64], e: &[f64], out: &mut [u64]) {
+        let mut edges = [0.0; N];
+        edges.copy_from_slice(e);
+        for (o, c) in out.iter_mut().zip(count_ge(block, edges)) {
+            *o += c;
+        }
+    }
+    match e.len() {
+        1 => add::<1>(block, e, out),
+        2 => add::<2>(block, e, out),
+        3 => add::<3>(block, e, out),
+        _ => add::<4>(block, e, out),
+    }
 }
 
 impl StandardBins {
@@ -340,9 +371,12 @@ impl StandardBins {
             // Each G_i is a branchless, vectorised count over L1-sized blocks; NaN is ≥ no
             // edge and lands in bin 0, as the per-value rule puts it.
             let mut ge = vec![0u64; e.len()];
+            // groups of ≤ 4 edges (10 edges: 4, 4, 2)
+            let groups = e.len().div_ceil(4);
+            let size = e.len().div_ceil(groups);
             for block in values.chunks(BLOCK) {
-                for (g, &edge) in ge.iter_mut().zip(&e) {
-                    *g += count_ge(block, edge);
+                for (g, edges) in ge.chunks_mut(size).zip(e.chunks(size)) {
+                    count_ge_group(block, edges, g);
                 }
             }
             let mut counts = Vec::with_capacity(e.len() + 1);
