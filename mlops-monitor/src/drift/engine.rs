@@ -243,8 +243,16 @@ fn numerical(
     let sc = || sc.get_or_init(|| stats::sorted_finite(&c.values));
     Ok(match method {
         Method::Ks => {
-            let pass = stats::ecdf_pass(sr(), sc());
-            let (d, p) = stats::ks::ks_2samp(r.values.len(), c.values.len(), &pass);
+            let (n, m) = (r.values.len(), c.values.len());
+            // large samples: exact statistics from value buckets, without sorting
+            let bucketed = match range {
+                Some((lo, hi)) if n.min(m) >= stats::bucketed::MIN_SIDE => {
+                    stats::bucketed::ks_stat(&r.values, &c.values, lo, hi)
+                }
+                _ => None,
+            };
+            let ks = bucketed.unwrap_or_else(|| stats::ecdf_pass(sr(), sc()).ks());
+            let (d, p) = stats::ks::ks_2samp(n, m, &ks);
             (p, Some(d), Binning::None)
         }
         Method::Wasserstein => {

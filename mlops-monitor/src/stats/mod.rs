@@ -2,6 +2,7 @@
 //! tests that no crate provides. Each port names the scipy function it follows.
 
 pub(crate) mod anderson;
+pub(crate) mod bucketed;
 pub(crate) mod cvm;
 pub(crate) mod fisher;
 pub(crate) mod ks;
@@ -127,13 +128,35 @@ pub(crate) struct EcdfPass {
 /// Steps between folds of the plain partial sums into the compensated totals.
 const FOLD: usize = 1024;
 
+/// The KS part of an ECDF pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct KsStat {
+    /// max(F_a − F_b), ≥ 0.
+    pub(crate) d_plus: f64,
+    /// max(F_b − F_a), ≥ 0.
+    pub(crate) d_minus: f64,
+    /// Largest |i·m/g − j·n/g| (the exact KS statistic times lcm(n, m)).
+    pub(crate) h: u64,
+}
+
+impl EcdfPass {
+    /// The KS statistics.
+    pub(crate) fn ks(&self) -> KsStat {
+        KsStat {
+            d_plus: self.d_plus,
+            d_minus: self.d_minus,
+            h: self.h,
+        }
+    }
+}
+
 /// The state of the merged walk over two sorted samples.
-struct Walk {
+pub(crate) struct Walk {
     /// Values consumed from each side.
-    i: usize,
-    j: usize,
+    pub(crate) i: usize,
+    pub(crate) j: usize,
     /// `i·m/g − j·n/g`: the ECDF difference F_a − F_b times lcm(n, m).
-    k: i64,
+    pub(crate) k: i64,
     /// Last value seen; the state is recorded when a larger one arrives.
     prev: f64,
     kmax: i64,
@@ -148,23 +171,83 @@ struct Walk {
 }
 
 impl Walk {
+    /// A walk that has consumed `i` values of a and `j` of b (`k` = i·m/g − j·n/g), the last
+    /// of them `prev`.
+    pub(crate) fn at(i: usize, j: usize, k: i64, prev: f64) -> Self {
+        Walk {
+            i,
+            j,
+            k,
+            prev,
+            kmax: 0,
+            kmin: 0,
+            at_max: (0, 0),
+            at_min: (0, 0),
+            w1: 0.0,
+            l2: 0.0,
+            w1_total: (0.0, 0.0),
+            l2_total: (0.0, 0.0),
+        }
+    }
+
+    /// Records the current state in the extremes (the first state reaching each is kept).
+    #[inline(always)]
+    pub(crate) fn record(&mut self) {
+        if self.k > self.kmax {
+            self.kmax = self.k;
+            self.at_max = (self.i, self.j);
+        }
+        if self.k < self.kmin {
+            self.kmin = self.k;
+            self.at_min = (self.i, self.j);
+        }
+    }
+
+    /// The KS statistics of the states recorded so far.
+    pub(crate) fn ks(&self, n: usize, m: usize) -> KsStat {
+        let (nf, mf) = (n as f64, m as f64);
+        KsStat {
+            d_plus: self.at_max.0 as f64 / nf - self.at_max.1 as f64 / mf,
+            d_minus: self.at_min.1 as f64 / mf - self.at_min.0 as f64 / nf,
+            h: self.kmax.max(-self.kmin).unsigned_abs(),
+        }
+    }
+
+    /// Merges two sorted runs that follow every value consumed so far.
+    pub(crate) fn merge(&mut self, a: &[f64], b: &[f64], mg: i64, ng: i64) {
+        let (mut p, mut q) = (0usize, 0usize);
+        while p < a.len() && q < b.len() {
+            // `round` steps cannot exhaust either side before the last one
+            let round = (a.len() - p).min(b.len() - q).min(FOLD);
+            for _ in 0..round {
+                let (x, y) = (a[p], b[q]);
+                let from_a = x <= y;
+                p += usize::from(from_a);
+                q += usize::from(!from_a);
+                self.step(if from_a { x } else { y }, from_a, mg, ng);
+            }
+            self.fold();
+        }
+        for (rest, from_a) in [(&a[p..], true), (&b[q..], false)] {
+            for block in rest.chunks(FOLD) {
+                for &v in block {
+                    self.step(v, from_a, mg, ng);
+                }
+                self.fold();
+            }
+        }
+    }
+
     /// Consumes `v` (from side a when `from_a`): records the state of the previous distinct
     /// value when `v` is larger, then moves the step `da`/`db`.
     #[inline(always)]
-    fn step(&mut self, v: f64, from_a: bool, mg: i64, ng: i64) {
+    pub(crate) fn step(&mut self, v: f64, from_a: bool, mg: i64, ng: i64) {
         if v != self.prev {
             let kf = self.k as f64;
             let delta = v - self.prev;
             self.w1 += kf.abs() * delta;
             self.l2 += kf * kf * delta;
-            if self.k > self.kmax {
-                self.kmax = self.k;
-                self.at_max = (self.i, self.j);
-            }
-            if self.k < self.kmin {
-                self.kmin = self.k;
-                self.at_min = (self.i, self.j);
-            }
+            self.record();
             self.prev = v;
         }
         self.i += usize::from(from_a);
@@ -172,7 +255,7 @@ impl Walk {
         self.k += if from_a { mg } else { -ng };
     }
 
-    fn fold(&mut self) {
+    pub(crate) fn fold(&mut self) {
         kahan_add(&mut self.w1_total.0, &mut self.w1_total.1, self.w1);
         kahan_add(&mut self.l2_total.0, &mut self.l2_total.1, self.l2);
         self.w1 = 0.0;
@@ -196,45 +279,15 @@ pub(crate) fn ecdf_pass(a: &[f64], b: &[f64]) -> EcdfPass {
     // |k| ≤ n·m/g, which fits i64 for samples below 2^31 values each (16 GiB per side)
     let g = gcd(n as u64, m as u64);
     let (ng, mg) = ((n as u64 / g) as i64, (m as u64 / g) as i64);
-    let mut w = Walk {
-        i: 0,
-        j: 0,
-        k: 0,
-        prev: a[0].min(b[0]),
-        kmax: 0,
-        kmin: 0,
-        at_max: (0, 0),
-        at_min: (0, 0),
-        w1: 0.0,
-        l2: 0.0,
-        w1_total: (0.0, 0.0),
-        l2_total: (0.0, 0.0),
-    };
-    while w.i < n && w.j < m {
-        // `round` steps cannot exhaust either side before the last one
-        let round = (n - w.i).min(m - w.j).min(FOLD);
-        for _ in 0..round {
-            let (x, y) = (a[w.i], b[w.j]);
-            let from_a = x <= y;
-            w.step(if from_a { x } else { y }, from_a, mg, ng);
-        }
-        w.fold();
-    }
-    for (rest, from_a) in [(&a[w.i..], true), (&b[w.j..], false)] {
-        for block in rest.chunks(FOLD) {
-            for &v in block {
-                w.step(v, from_a, mg, ng);
-            }
-            w.fold();
-        }
-    }
+    let mut w = Walk::at(0, 0, 0, a[0].min(b[0]));
+    w.merge(a, b, mg, ng);
     // the final state (n, m) has k = 0: it changes no maximum and ends the integrals
-    let (nf, mf) = (n as f64, m as f64);
+    let ks = w.ks(n, m);
     let lcm = (n as u64 / g) as f64 * m as f64;
     EcdfPass {
-        d_plus: w.at_max.0 as f64 / nf - w.at_max.1 as f64 / mf,
-        d_minus: w.at_min.1 as f64 / mf - w.at_min.0 as f64 / nf,
-        h: w.kmax.max(-w.kmin).unsigned_abs(),
+        d_plus: ks.d_plus,
+        d_minus: ks.d_minus,
+        h: ks.h,
         w1: (w.w1_total.0 + w.w1_total.1) / lcm,
         l2sq: (w.l2_total.0 + w.l2_total.1) / lcm / lcm,
     }
