@@ -10,6 +10,9 @@
 # Evidently parts; without it those parts are skipped). Default: ./.venv. N default: 10000000.
 # PRESET=1 also runs the 20-column DataDriftPreset (about 2 minutes of CPU, 2.2 GiB).
 # Results are appended to $OUT (default target/drift-peer.jsonl) and printed as a table.
+# RUST=1 then runs `cargo bench -p benches --bench drift` pinned to the same core (DRIFT_BENCH_N
+# = the first N) and prints ours vs peer as ratios of CPU time (the peers' process_time
+# medians of this run vs criterion's median of the thread CPU time), with `uptime`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 venv="${1:-$here/.venv}"
@@ -34,3 +37,39 @@ else
   echo "# evidently not importable in $venv: skipping the Evidently parts" >&2
 fi
 "$py" "$tool" --table "$out"
+
+if [ "${RUST:-0}" = 1 ]; then
+  uptime
+  start_rec=$(wc -l <"$out")
+  target="${CARGO_TARGET_DIR:-$here/target}"
+  (cd "$here" && DRIFT_BENCH_N="${ns[0]}" "${pin[@]}" cargo bench -p benches --bench drift -- --noplot)
+  uptime
+  "$py" - "$out" "$target/criterion" "${ns[0]}" <<'PY'
+import glob, json, os, sys
+out, crit, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+peer = {}
+for line in open(out):
+    r = json.loads(line)
+    if r.get("n") == n and r.get("cpu_median_s") is not None:
+        peer[r["case"]] = r["cpu_median_s"]  # the latest run of each case
+ours = {}
+for f in glob.glob(os.path.join(crit, "*", "*", "new", "benchmark.json")):
+    b = json.load(open(f))
+    if b.get("group_id") != f"drift_{n}+{n}":
+        continue
+    est = json.load(open(os.path.join(os.path.dirname(f), "estimates.json")))
+    ours[b["function_id"]] = est["median"]["point_estimate"] / 1e9
+pairs = [
+    ("mlops ks", "scipy.stats.ks_2samp", 8),
+    ("mlops wasserstein (normed)", "scipy.stats.wasserstein_distance", 8),
+    ("mlops standard psi vs stored profile (current Sample)", "numpy PSI 10 reference-quantile bins", 30),
+    ("mlops standard psi vs stored profile (from Arrow batch)", "numpy PSI 10 reference-quantile bins", 30),
+    ("mlops evidently psi (sturges over ref+cur)", "evidently psi", 30),
+]
+print(f"| ours (CPU s) | peer (CPU s) | ratio | target |")
+print("|---|---|---|---|")
+for o, p, t in pairs:
+    if o in ours and p in peer:
+        print(f"| {o}: {ours[o]:.4f} | {p}: {peer[p]:.4f} | {peer[p] / ours[o]:.1f}x | >= {t}x |")
+PY
+fi

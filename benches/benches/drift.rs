@@ -1,19 +1,105 @@
 //! Drift benchmarks, each beside a baseline measured in the same run.
 //!
-//! `cargo bench -p benches --bench drift` (one core: `taskset -c 0`). Peers (scipy, numpy,
-//! Evidently) run from `benches/run-drift-peer.sh` on the same distributions:
-//! reference N(0, 1), current N(0.1, 1.1), 10M + 10M float64.
+//! `taskset -c 0 cargo bench -p benches --bench drift`. Peers (scipy, numpy, Evidently) run from
+//! `benches/run-drift-peer.sh` on the same distributions: reference N(0, 1), current
+//! N(0.1, 1.1), 10M + 10M float64. The figures are CPU time of the benchmark thread (as the
+//! peers report `process_time`), so other load on a shared machine does not inflate them;
+//! `DRIFT_BENCH_WALL=1` measures wall time instead.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 // benchmark sizes come from the environment (DRIFT_BENCH_N), not a profile
 #![allow(clippy::disallowed_methods)]
 
 use arrow::array::{ArrayRef, Float64Array, RecordBatch};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mlops_monitor::profile::{Profile, ProfileOptions};
 use mlops_monitor::{ColumnKind, DriftOptions, Method, Numbers, Sample, column_drift};
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// CPU time of the calling thread (`sum_exec_runtime` from `/proc/thread-self/schedstat`, in
+/// ns; updated at least every scheduler tick), or wall time with `DRIFT_BENCH_WALL=1`.
+#[derive(Debug)]
+pub struct ThreadCpu {
+    wall: bool,
+}
+
+impl ThreadCpu {
+    fn new() -> Self {
+        let wall = std::env::var_os("DRIFT_BENCH_WALL").is_some()
+            || std::fs::read_to_string("/proc/thread-self/schedstat").is_err();
+        ThreadCpu { wall }
+    }
+
+    fn now_ns(&self, origin: Instant) -> u64 {
+        if self.wall {
+            return origin.elapsed().as_nanos() as u64;
+        }
+        std::fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Debug)]
+struct Nanos;
+
+impl ValueFormatter for Nanos {
+    fn scale_values(&self, ns: f64, values: &mut [f64]) -> &'static str {
+        let (factor, unit) = if ns < 1e3 {
+            (1.0, "ns")
+        } else if ns < 1e6 {
+            (1e-3, "µs")
+        } else if ns < 1e9 {
+            (1e-6, "ms")
+        } else {
+            (1e-9, "s")
+        };
+        values.iter_mut().for_each(|v| *v *= factor);
+        unit
+    }
+
+    fn scale_throughputs(&self, _: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
+        let n = match t {
+            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => *n,
+            Throughput::Bits(n) => *n,
+            Throughput::ElementsAndBytes { elements, .. } => *elements,
+        } as f64;
+        values.iter_mut().for_each(|v| *v = n * 1e3 / *v);
+        "M/s"
+    }
+
+    fn scale_for_machines(&self, _: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+impl Measurement for ThreadCpu {
+    type Intermediate = (Instant, u64);
+    type Value = u64;
+
+    fn start(&self) -> (Instant, u64) {
+        let origin = Instant::now();
+        (origin, self.now_ns(origin))
+    }
+    fn end(&self, (origin, t0): (Instant, u64)) -> u64 {
+        self.now_ns(origin).saturating_sub(t0)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &Nanos
+    }
+}
 
 /// Deterministic normal draws (xorshift + Box-Muller).
 pub(crate) fn normals(n: usize, mean: f64, sd: f64, seed: u64) -> Vec<f64> {
@@ -51,7 +137,7 @@ fn sample(v: &[f64]) -> Sample {
     })
 }
 
-fn bench(c: &mut Criterion) {
+fn bench(c: &mut Criterion<ThreadCpu>) {
     let n = n();
     let (r, cu) = (normals(n, 0.0, 1.0, 42), normals(n, 0.1, 1.1, 43));
     let (rs, cs) = (sample(&r), sample(&cu));
@@ -122,5 +208,9 @@ fn bench(c: &mut Criterion) {
     let _ = ColumnKind::Numerical;
 }
 
-criterion_group!(benches, bench);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(ThreadCpu::new());
+    targets = bench
+}
 criterion_main!(benches);

@@ -240,6 +240,36 @@ pub(crate) fn all_finite(values: &[f64]) -> bool {
     rest_ok && acc.iter().all(|&a| a == 0.0)
 }
 
+/// One pass over the values: their smallest and largest value when every value is finite
+/// (`None` as soon as one is NaN or ±∞; `(+∞, −∞)` for an empty slice). Lane-wise and
+/// branchless so LLVM vectorises it: the finiteness test is [`all_finite`]'s.
+pub(crate) fn finite_range(values: &[f64]) -> Option<(f64, f64)> {
+    let mut lo = [f64::INFINITY; 8];
+    let mut hi = [f64::NEG_INFINITY; 8];
+    let mut acc = [0.0f64; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            let x = c[k];
+            lo[k] = if x < lo[k] { x } else { lo[k] };
+            hi[k] = if x > hi[k] { x } else { hi[k] };
+            acc[k] += x * 0.0;
+        }
+    }
+    if !(acc.iter().all(|&a| a == 0.0) && rest.iter().all(|v| v.is_finite())) {
+        return None;
+    }
+    let lanes = lo.into_iter().zip(hi);
+    Some(
+        lanes
+            .chain(rest.iter().map(|&v| (v, v)))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), (a, b)| {
+                (l.min(a), h.max(b))
+            }),
+    )
+}
+
 /// Category counts of an Arrow array (strings, booleans, dictionaries, numbers).
 pub fn counts(array: &dyn Array) -> Result<Counts> {
     let dt = array.data_type();
@@ -302,6 +332,20 @@ mod tests {
         assert!(numbers(&i).map(|n| n.integer).unwrap_or(false));
         let i = Int64Array::from(vec![Some(1), None]);
         assert!(!numbers(&i).map(|n| n.integer).unwrap_or(true));
+    }
+
+    #[test]
+    fn finite_range_is_min_max_or_none() {
+        let mut v: Vec<f64> = (0..37).map(|i| f64::from((i * 17) % 23) - 9.5).collect();
+        assert_eq!(finite_range(&v), Some((-9.5, 12.5)));
+        assert_eq!(finite_range(&v[..3]), Some((-9.5, 7.5)));
+        assert_eq!(finite_range(&[]), Some((f64::INFINITY, f64::NEG_INFINITY)));
+        for (at, bad) in [(4, f64::NAN), (36, f64::INFINITY), (0, f64::NEG_INFINITY)] {
+            let keep = v[at];
+            v[at] = bad;
+            assert_eq!(finite_range(&v), None, "{bad} at {at}");
+            v[at] = keep;
+        }
     }
 
     #[test]

@@ -250,7 +250,7 @@ impl Profile {
         for (name, col) in self.columns.iter_mut() {
             if let Some(a) = batch.column_by_name(name) {
                 let mut v = crate::column::numbers(a.as_ref())?.values;
-                radsort::sort(&mut v);
+                crate::stats::sort(&mut v);
                 col.sample = Some(v);
             }
         }
@@ -327,12 +327,21 @@ impl Profile {
             .columns
             .iter()
             .map(|(name, col)| {
-                let outcome = match borrowed_finite(current, name, col) {
-                    // no copy: the Arrow buffer is already the cleaned sample
-                    Some(values) => col.drift_binned(name, values, options),
-                    None => column_sample(current, name, Some(col.kind))
-                        .and_then(|c| col.drift(name, &c, options)),
-                };
+                // no copy: a null-free, all-finite Arrow buffer is already the cleaned sample
+                // (finiteness is tested by the count itself)
+                let binned = borrowed_values(current, name, col).and_then(|values| {
+                    let counts = col.bins.count_if_finite(values)?;
+                    Some(col.drift_binned(
+                        name,
+                        &CurrentSide::Binned(&counts),
+                        values.len(),
+                        options,
+                    ))
+                });
+                let outcome = binned.unwrap_or_else(|| {
+                    column_sample(current, name, Some(col.kind))
+                        .and_then(|c| col.drift(name, &c, options))
+                });
                 match outcome {
                     Ok(d) => ColumnOutcome::Tested(d),
                     Err(e) => ColumnOutcome::Failed {
@@ -346,9 +355,9 @@ impl Profile {
     }
 }
 
-/// The values of a null-free, all-finite Float64 column, when `col` is a numerical profile
-/// without the raw reference (the binned path reads them in place).
-fn borrowed_finite<'a>(
+/// The values of a null-free Float64 column, when `col` is a numerical profile without the
+/// raw reference (the binned path reads them in place).
+fn borrowed_values<'a>(
     batch: &'a RecordBatch,
     name: &str,
     col: &ColumnProfile,
@@ -360,8 +369,7 @@ fn borrowed_finite<'a>(
     if *a.data_type() != arrow::datatypes::DataType::Float64 || a.null_count() != 0 {
         return None;
     }
-    let values: &[f64] = a.as_any().downcast_ref::<Float64Array>()?.values();
-    crate::column::all_finite(values).then_some(values)
+    Some(a.as_any().downcast_ref::<Float64Array>()?.values())
 }
 
 fn column_sample(batch: &RecordBatch, name: &str, kind: Option<ColumnKind>) -> Result<Sample> {
@@ -439,7 +447,7 @@ impl ColumnProfile {
         self.sample = match (self.sample.take(), &o.sample) {
             (Some(mut a), Some(b)) => {
                 a.extend_from_slice(b);
-                radsort::sort(&mut a);
+                crate::stats::sort(&mut a);
                 Some(a)
             }
             _ => None,
@@ -520,7 +528,12 @@ impl ColumnProfile {
                 "column {name:?}: the profile is numerical, the current column is not"
             )));
         };
-        self.drift_binned(name, &cur.values, options)
+        self.drift_binned(
+            name,
+            &CurrentSide::Numbers(&cur.values),
+            cur.values.len(),
+            options,
+        )
     }
 
     /// [`ColumnProfile::drift`] of cleaned current values against a numerical profile without
@@ -528,10 +541,11 @@ impl ColumnProfile {
     fn drift_binned(
         &self,
         name: &str,
-        values: &[f64],
+        current: &CurrentSide<'_>,
+        n_current: usize,
         options: &DriftOptions,
     ) -> Result<ColumnDrift> {
-        if values.is_empty() {
+        if n_current == 0 {
             return Err(Error::EmptySample {
                 column: name.to_string(),
                 side: "current",
@@ -553,8 +567,7 @@ impl ColumnProfile {
                 ),
             ));
         }
-        let (p, q, binning): (Vec<f64>, Vec<f64>, Binning) =
-            self.bins.proportions(&CurrentSide::Numbers(values));
+        let (p, q, binning): (Vec<f64>, Vec<f64>, Binning) = self.bins.proportions(current);
         let score = crate::drift::binned_score(method, options.family, p, q);
         let threshold = options.threshold.unwrap_or(method.default_threshold());
         let operator = method.drift_when();
@@ -570,7 +583,7 @@ impl ColumnProfile {
             drift: operator.holds(score, threshold),
             binning,
             n_reference: self.n as usize,
-            n_current: values.len(),
+            n_current,
         })
     }
 }

@@ -43,47 +43,69 @@ pub(crate) fn sturges_edges(lo: f64, hi: f64, n: usize, integer: bool) -> Vec<f6
     edges
 }
 
+/// Table width of [`histogram`]: Sturges gives at most log2(N) + 2 ≤ 66 bins.
+const HIST_W: usize = 128;
+
+/// `1.5·2^52`: adding it to `t ∈ [−0.5, 2^51)` leaves `round(t) + 2^51` in the low mantissa bits.
+const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
+
 /// numpy `histogram(values, bins=edges)` counts: bin i holds `e_i ≤ x < e_{i+1}`, the last bin
-/// also `x == e_last`; values outside are not counted. One pass, exact against the edges.
+/// also `x == e_last`; values outside are not counted. One pass, exact against the edges: the
+/// bin is guessed from `(x − lo)·nb/(hi − lo)` (floored through [`ROUND_MAGIC`], no saturating
+/// cast) and corrected against the edges themselves; fixed-size tables, so no bounds checks.
 pub(crate) fn histogram(values: &[f64], edges: &[f64]) -> Vec<u64> {
     let nb = edges.len().saturating_sub(1);
-    let mut counts = vec![0u64; nb];
     if nb == 0 {
+        return Vec::new();
+    }
+    if nb + 2 > HIST_W {
+        // not a Sturges bin count: the rule itself, per value
+        let mut counts = vec![0u64; nb];
+        for &x in values {
+            let k = edges.partition_point(|&e| e <= x);
+            if k >= 1 && k <= nb {
+                counts[k - 1] += 1;
+            } else if x == edges[nb] {
+                counts[nb - 1] += 1;
+            }
+        }
         return counts;
     }
+    let mut e = [f64::INFINITY; HIST_W];
+    e[..edges.len()].copy_from_slice(edges);
     let (lo, hi) = (edges[0], edges[nb]);
     let norm = nb as f64 / (hi - lo);
+    let last = nb - 1;
+    const MASK: usize = HIST_W - 1;
     // out-of-range (and NaN) values go to the extra slot `nb`, dropped below
     let bin = |x: f64| -> usize {
         if !(x >= lo && x <= hi) {
             return nb;
         }
-        let mut i = (((x - lo) * norm) as usize).min(nb - 1);
-        while i > 0 && x < edges[i] {
+        let g = ((x - lo) * norm - 0.5) + ROUND_MAGIC;
+        let guess = (g.to_bits() & ((1 << 52) - 1)).wrapping_sub(1 << 51) as usize;
+        let mut i = guess.min(last);
+        while i > 0 && x < e[i & MASK] {
             i -= 1;
         }
-        while i + 1 < nb && x >= edges[i + 1] {
+        while i < last && x >= e[(i + 1) & MASK] {
             i += 1;
         }
-        i
+        i & MASK
     };
     // four count rows break the store-to-load dependency of runs in the same bin
-    let w = nb + 1;
-    let mut rows = vec![0u64; 4 * w];
+    let mut rows = [[0u64; HIST_W]; 4];
     let chunks = values.chunks_exact(4);
     let rest = chunks.remainder();
     for c in chunks {
-        for (lane, &x) in c.iter().enumerate() {
-            rows[lane * w + bin(x)] += 1;
+        for (row, &x) in rows.iter_mut().zip(c) {
+            row[bin(x)] += 1;
         }
     }
     for &x in rest {
-        rows[bin(x)] += 1;
+        rows[0][bin(x)] += 1;
     }
-    for (k, c) in counts.iter_mut().enumerate() {
-        *c = (0..4).map(|lane| rows[lane * w + k]).sum();
-    }
-    counts
+    (0..nb).map(|k| rows.iter().map(|r| r[k]).sum()).collect()
 }
 
 fn props(counts: &[u64], n: u64) -> Vec<f64> {
@@ -91,10 +113,17 @@ fn props(counts: &[u64], n: u64) -> Vec<f64> {
 }
 
 /// Evidently `get_binned_data` (without the zero fill): proportions of both sides.
-pub(crate) fn evidently_numeric(r: &Numbers, c: &Numbers) -> (Vec<f64>, Vec<f64>, Binning) {
+/// `range` is the joint (min, max) of both sides when the caller has it.
+pub(crate) fn evidently_numeric(
+    r: &Numbers,
+    c: &Numbers,
+    range: Option<(f64, f64)>,
+) -> (Vec<f64>, Vec<f64>, Binning) {
     if distinct_exceeds(&r.values, 20) {
-        let ((l1, h1), (l2, h2)) = (min_max(&r.values), min_max(&c.values));
-        let (lo, hi) = (l1.min(l2), h1.max(h2));
+        let (lo, hi) = range.unwrap_or_else(|| {
+            let ((l1, h1), (l2, h2)) = (min_max(&r.values), min_max(&c.values));
+            (l1.min(l2), h1.max(h2))
+        });
         let edges = sturges_edges(
             lo,
             hi,
@@ -298,18 +327,56 @@ pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 /// Values per block of the vectorised counts (16 KiB: stays in L1 across the edges).
 const BLOCK: usize = 2048;
 
-/// `#{x ∈ block : e ≤ x}`, branchless over lanes of 8 so LLVM vectorises it.
-fn count_ge(block: &[f64], e: f64) -> u64 {
-    let chunks = block.chunks_exact(8);
+/// `#{x ∈ block : e_k ≤ x}` for up to four edges in one sweep: each pair of values is loaded
+/// once and compared with every edge; the counts live in u64 lanes (SSE2: `cmppd` + `psubq`),
+/// 4 edges × 2 lanes × 2 pairs of accumulators — within the 16 vector registers.
+fn count_ge<const N: usize>(block: &[f64], e: [f64; N]) -> [u64; N] {
+    let chunks = block.chunks_exact(4);
     let rest = chunks.remainder();
-    let mut lanes = [0u32; 8];
+    let mut lanes = [[0u64; 4]; N];
     for c in chunks {
-        for (l, &x) in lanes.iter_mut().zip(c) {
-            *l += u32::from(e <= x);
+        for (lane, &edge) in lanes.iter_mut().zip(&e) {
+            for (l, &x) in lane.iter_mut().zip(c) {
+                *l += u64::from(edge <= x);
+            }
         }
     }
-    let tail: u64 = rest.iter().map(|&x| u64::from(e <= x)).sum();
-    lanes.iter().map(|&l| u64::from(l)).sum::<u64>() + tail
+    let mut out = [0u64; N];
+    for ((o, lane), &edge) in out.iter_mut().zip(&lanes).zip(&e) {
+        *o = lane.iter().sum::<u64>() + rest.iter().map(|&x| u64::from(edge <= x)).sum::<u64>();
+    }
+    out
+}
+
+/// [`count_ge`] for a group of 1–4 edges.
+fn count_ge_group(block: &[f64], e: &[f64], out: &mut [u64]) {
+    fn add<const N: usize>(block: &[f64], e: &[f64], out: &mut [u64]) {
+        let mut edges = [0.0; N];
+        edges.copy_from_slice(e);
+        for (o, c) in out.iter_mut().zip(count_ge(block, edges)) {
+            *o += c;
+        }
+    }
+    match e.len() {
+        1 => add::<1>(block, e, out),
+        2 => add::<2>(block, e, out),
+        3 => add::<3>(block, e, out),
+        _ => add::<4>(block, e, out),
+    }
+}
+
+/// `G_i = #{x : e_i ≤ x}` for every edge, in groups of ≤ 4 edges (10 edges: 4, 4, 2) over
+/// L1-sized blocks.
+fn ge_counts(e: &[f64], values: &[f64]) -> Vec<u64> {
+    let mut ge = vec![0u64; e.len()];
+    let groups = e.len().div_ceil(4);
+    let size = e.len().div_ceil(groups.max(1)).max(1);
+    for block in values.chunks(BLOCK) {
+        for (g, edges) in ge.chunks_mut(size).zip(e.chunks(size)) {
+            count_ge_group(block, edges, g);
+        }
+    }
+    ge
 }
 
 impl StandardBins {
@@ -339,12 +406,7 @@ impl StandardBins {
             // holds G_{k−1} − G_k values, G_i = #{x : e_i ≤ x} (G_{−1} = n, G_len = 0).
             // Each G_i is a branchless, vectorised count over L1-sized blocks; NaN is ≥ no
             // edge and lands in bin 0, as the per-value rule puts it.
-            let mut ge = vec![0u64; e.len()];
-            for block in values.chunks(BLOCK) {
-                for (g, &edge) in ge.iter_mut().zip(&e) {
-                    *g += count_ge(block, edge);
-                }
-            }
+            let ge = ge_counts(&e, values);
             let mut counts = Vec::with_capacity(e.len() + 1);
             let mut above = values.len() as u64;
             for &g in &ge {
@@ -372,6 +434,30 @@ impl StandardBins {
         counts
     }
 
+    /// [`StandardBins::count`] into the decile bins of values that must all be finite: `None`
+    /// when one is not (the caller cleans them), or for category bins. The finiteness test
+    /// rides on the count as one more edge (`−f64::MAX ≤ x` fails for NaN and −∞; the `+∞`
+    /// sentinel counts +∞) instead of a pass of its own.
+    pub(crate) fn count_if_finite(&self, values: &[f64]) -> Option<Vec<u64>> {
+        let StandardBins::Quantiles { edges, .. } = self else {
+            return None;
+        };
+        if !(edges.len() < 15 && edges.windows(2).all(|w| w[0] <= w[1])) {
+            return crate::column::all_finite(values).then(|| Self::count(edges, values));
+        }
+        let mut e = Vec::with_capacity(edges.len() + 2);
+        e.push(-f64::MAX);
+        e.extend_from_slice(edges);
+        e.push(f64::INFINITY);
+        let ge = ge_counts(&e, values);
+        let n = values.len() as u64;
+        if ge[0] != n || ge[e.len() - 1] != 0 {
+            return None;
+        }
+        // bin k holds G_k − G_{k+1} (G_0 = n: every value is ≥ −f64::MAX)
+        Some(ge.windows(2).map(|w| w[0] - w[1]).collect())
+    }
+
     /// Category bins of reference counts.
     pub(crate) fn categories(reference: &Counts) -> Self {
         StandardBins::Categories {
@@ -387,6 +473,7 @@ impl StandardBins {
                 let p = props(counts, n);
                 let cur_counts = match current {
                     CurrentSide::Numbers(v) => Self::count(edges, v),
+                    CurrentSide::Binned(b) => b.to_vec(),
                     CurrentSide::Counts(c) => {
                         let mut out = vec![0u64; edges.len() + 1];
                         for (k, cnt) in &c.counts {
@@ -414,6 +501,8 @@ impl StandardBins {
                 let cur = match current {
                     CurrentSide::Counts(c) => (*c).clone(),
                     CurrentSide::Numbers(v) => Counts::from_values(v),
+                    // not built for category bins (count_if_finite gives None there)
+                    CurrentSide::Binned(_) => Counts::default(),
                 };
                 let m = cur.n.max(1) as f64;
                 let mut q: Vec<f64> = counts
@@ -438,6 +527,9 @@ impl StandardBins {
 pub(crate) enum CurrentSide<'a> {
     Numbers(&'a [f64]),
     Counts(&'a Counts),
+    /// Counts already in the decile bins ([`StandardBins::count_if_finite`]; never built for
+    /// category bins).
+    Binned(&'a [u64]),
 }
 
 #[cfg(test)]
@@ -471,6 +563,31 @@ mod tests {
             .collect();
         assert_eq!(histogram(&v, &e), naive);
         assert!(naive.iter().sum::<u64>() < v.len() as u64);
+        // uniform data over many bins (every guess path), NaN and ±inf dropped
+        let mut u: Vec<f64> = (0..20_011).map(|i| f64::from(i) * 0.37 - 3.0).collect();
+        u.extend([f64::NAN, f64::INFINITY, f64::NEG_INFINITY]);
+        let e = sturges_edges(-3.0, 7000.0, 1 << 60, false);
+        assert!(e.len() > 60);
+        let naive: Vec<u64> = (0..e.len() - 1)
+            .map(|k| {
+                let last = k == e.len() - 2;
+                u.iter()
+                    .filter(|&&x| x >= e[k] && (x < e[k + 1] || (last && x == e[k + 1])))
+                    .count() as u64
+            })
+            .collect();
+        assert_eq!(histogram(&u, &e), naive);
+        // more bins than a Sturges rule gives: the per-value rule
+        let e: Vec<f64> = (0..=200).map(|i| f64::from(i) * 40.0).collect();
+        let got = histogram(&u, &e);
+        assert_eq!(
+            got.iter().sum::<u64>(),
+            u.iter().filter(|x| (0.0..=8000.0).contains(*x)).count() as u64
+        );
+        assert_eq!(
+            got[0],
+            u.iter().filter(|x| (0.0..40.0).contains(*x)).count() as u64
+        );
     }
 
     #[test]
@@ -510,6 +627,29 @@ mod tests {
             want[e.iter().filter(|&&ed| ed <= x).count()] += 1;
         }
         assert_eq!(StandardBins::count(&e, &v), want);
+    }
+
+    #[test]
+    fn count_if_finite_is_count_or_none() {
+        let v: Vec<f64> = (0..5003)
+            .map(|i| f64::from((i * 7919) % 1000) / 100.0)
+            .collect();
+        let edges: Vec<f64> = (1..10).map(f64::from).collect();
+        let bins = StandardBins::Quantiles {
+            edges: edges.clone(),
+            counts: vec![1; 10],
+        };
+        assert_eq!(
+            bins.count_if_finite(&v),
+            Some(StandardBins::count(&edges, &v))
+        );
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let mut w = v.clone();
+            w[4321] = bad;
+            assert_eq!(bins.count_if_finite(&w), None, "{bad}");
+        }
+        let cats = StandardBins::categories(&Counts::from_values(&[1.0]));
+        assert_eq!(cats.count_if_finite(&v), None);
     }
 
     #[test]

@@ -125,18 +125,29 @@ pub fn column_drift(
             });
         }
     }
-    // Samples built by hand may hold NaN/±inf: clean them as `Sample::from_arrow` does.
+    // Samples built by hand may hold NaN/±inf: clean them as `Sample::from_arrow` does. The
+    // same pass finds the range of both sides (Evidently's Sturges bins need it).
     let cleaned;
+    let mut range = None;
     let (reference, current) = match (reference, current) {
-        (Sample::Numerical(r), Sample::Numerical(c))
-            if !(crate::column::all_finite(&r.values) && crate::column::all_finite(&c.values)) =>
-        {
-            let clean = |n: &Numbers| Numbers {
-                values: n.values.iter().copied().filter(|v| v.is_finite()).collect(),
-                integer: n.integer,
-            };
-            cleaned = (Sample::Numerical(clean(r)), Sample::Numerical(clean(c)));
-            (&cleaned.0, &cleaned.1)
+        (Sample::Numerical(r), Sample::Numerical(c)) => {
+            match (
+                crate::column::finite_range(&r.values),
+                crate::column::finite_range(&c.values),
+            ) {
+                (Some((l1, h1)), Some((l2, h2))) => {
+                    range = Some((l1.min(l2), h1.max(h2)));
+                    (reference, current)
+                }
+                _ => {
+                    let clean = |n: &Numbers| Numbers {
+                        values: n.values.iter().copied().filter(|v| v.is_finite()).collect(),
+                        integer: n.integer,
+                    };
+                    cleaned = (Sample::Numerical(clean(r)), Sample::Numerical(clean(c)));
+                    (&cleaned.0, &cleaned.1)
+                }
+            }
         }
         _ => (reference, current),
     };
@@ -185,7 +196,9 @@ pub fn column_drift(
     };
     let threshold = options.threshold.unwrap_or(method.default_threshold());
     let (score, statistic, binning) = match (reference, current) {
-        (Sample::Numerical(r), Sample::Numerical(c)) => numerical(method, options.family, r, c)?,
+        (Sample::Numerical(r), Sample::Numerical(c)) => {
+            numerical(method, options.family, r, c, range)?
+        }
         (Sample::Categorical(r), Sample::Categorical(c)) => {
             categorical(method, options.family, r, c)?
         }
@@ -216,15 +229,30 @@ fn unreachable_kinds() -> Result<(f64, Option<f64>, Binning)> {
 
 type Scored = (f64, Option<f64>, Binning);
 
-fn numerical(method: Method, family: Family, r: &Numbers, c: &Numbers) -> Result<Scored> {
+/// `r` and `c` are cleaned (finite); `range` is their joint (min, max) when already known.
+fn numerical(
+    method: Method,
+    family: Family,
+    r: &Numbers,
+    c: &Numbers,
+    range: Option<(f64, f64)>,
+) -> Result<Scored> {
     let sr = OnceCell::new();
     let sc = OnceCell::new();
-    let sr = || sr.get_or_init(|| stats::sorted(&r.values));
-    let sc = || sc.get_or_init(|| stats::sorted(&c.values));
+    let sr = || sr.get_or_init(|| stats::sorted_finite(&r.values));
+    let sc = || sc.get_or_init(|| stats::sorted_finite(&c.values));
     Ok(match method {
         Method::Ks => {
-            let pass = stats::ecdf_pass(sr(), sc());
-            let (d, p) = stats::ks::ks_2samp(r.values.len(), c.values.len(), &pass);
+            let (n, m) = (r.values.len(), c.values.len());
+            // large samples: exact statistics from value buckets, without sorting
+            let bucketed = match range {
+                Some((lo, hi)) if n.min(m) >= stats::bucketed::MIN_SIDE => {
+                    stats::bucketed::ks_stat(&r.values, &c.values, lo, hi)
+                }
+                _ => None,
+            };
+            let ks = bucketed.unwrap_or_else(|| stats::ecdf_pass(sr(), sc()).ks());
+            let (d, p) = stats::ks::ks_2samp(n, m, &ks);
             (p, Some(d), Binning::None)
         }
         Method::Wasserstein => {
@@ -256,7 +284,7 @@ fn numerical(method: Method, family: Family, r: &Numbers, c: &Numbers) -> Result
                 (h, None, b)
             }
             Family::Evidently => {
-                let (p, q, b) = binned::evidently_numeric(r, c);
+                let (p, q, b) = binned::evidently_numeric(r, c, range);
                 (binned_score(method, family, p, q), None, b)
             }
             Family::Standard => {

@@ -3,13 +3,13 @@
 //! `_stats_pythran.py`: `_compute_outer_prob_inside_method`) and of `kstwo.sf`
 //! (`scipy/stats/_ksstats.py`: `_kolmogn`, `_kolmogn_DMTW`, `_kolmogn_PelzGood`).
 
-use super::{EcdfPass, ln_gamma};
+use super::{KsStat, ln_gamma};
 
 /// scipy's `MAX_AUTO_N`: above it `ks_2samp` switches to the asymptotic distribution.
 pub(crate) const MAX_AUTO_N: usize = 10_000;
 
 /// KS statistic and two-sided p-value from an ECDF pass (scipy `ks_2samp`, `method='auto'`).
-pub(crate) fn ks_2samp(n1: usize, n2: usize, pass: &EcdfPass) -> (f64, f64) {
+pub(crate) fn ks_2samp(n1: usize, n2: usize, pass: &KsStat) -> (f64, f64) {
     let d_float = if pass.d_minus > pass.d_plus {
         pass.d_minus
     } else {
@@ -366,12 +366,12 @@ mod tests {
     fn exact_small_cases_match_scipy() {
         // scipy.stats.ks_2samp([1,2,3,4,5],[6,7,8,9,10]).pvalue == 0.007936507936507936
         let p = crate::stats::ecdf_pass(&[1., 2., 3., 4., 5.], &[6., 7., 8., 9., 10.]);
-        let (d, pv) = ks_2samp(5, 5, &p);
+        let (d, pv) = ks_2samp(5, 5, &p.ks());
         assert_eq!(d, 1.0);
         assert!((pv - 0.007936507936507936).abs() < 1e-15);
         // ks_2samp([1,2,3],[1.5,2.5,3.5,4.5]) -> D=0.5, p=0.6571428571428571
         let p = crate::stats::ecdf_pass(&[1., 2., 3.], &[1.5, 2.5, 3.5, 4.5]);
-        let (d, pv) = ks_2samp(3, 4, &p);
+        let (d, pv) = ks_2samp(3, 4, &p.ks());
         assert_eq!(d, 0.5);
         assert!((pv - 0.6571428571428571).abs() < 1e-12, "{pv}");
     }
