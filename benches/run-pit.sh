@@ -55,22 +55,24 @@ print(shlex.join(cmd))
 PY
 }
 
-measure() { # label cmd... -> "wall_s rss_mib"
+measure() { # cmd... -> "wall_s rss_mib cpu_s"
   local log; log=$(mktemp)
   /usr/bin/time -v "$@" >/dev/null 2>"$log" || { echo "FAILED: $*" >&2; tail -5 "$log" >&2; rm -f "$log"; return 1; }
   awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; w=s}
               /Maximum resident set size/ {r=$2/1024}
-              END {printf "%.3f %.0f\n", w, r}' "$log"
+              /User time \(seconds\)/ {u=$2} /System time \(seconds\)/ {y=$2}
+              END {printf "%.3f %.0f %.2f\n", w, r, u+y}' "$log"
   rm -f "$log"
 }
 
-measure_out() { # stdout-file cmd... -> "wall_s rss_mib" (the command's stdout kept in the file)
+measure_out() { # stdout-file cmd... -> "wall_s rss_mib cpu_s" (the command's stdout kept in the file)
   local out=$1; shift
   local log; log=$(mktemp)
   /usr/bin/time -v "$@" >"$out" 2>"$log" || { echo "FAILED: $*" >&2; grep -E "Error|error" "$log" | tail -2 >&2; rm -f "$log"; return 1; }
   awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; w=s}
               /Maximum resident set size/ {r=$2/1024}
-              END {printf "%.3f %.0f\n", w, r}' "$log"
+              /User time \(seconds\)/ {u=$2} /System time \(seconds\)/ {y=$2}
+              END {printf "%.3f %.0f %.2f\n", w, r, u+y}' "$log"
   rm -f "$log"
 }
 
@@ -87,8 +89,8 @@ feast_ok() { # case -> 0 when Feast should run on it
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-echo "| case | engine | wall s (median of $REPS) | peak RSS MiB (median) |"
-echo "|---|---|---|---|"
+echo "| case | engine | wall s (median of $REPS) | peak RSS MiB (median) | CPU s (median) |"
+echo "|---|---|---|---|---|"
 for c in ${CASES//,/ }; do
   d="$WORK/$c"
   if [ ! -f "$d/case.json" ]; then
@@ -98,32 +100,34 @@ for c in ${CASES//,/ }; do
   [ -f "$d/expected.parquet" ] || "$PYTHON" "$TOOLS/pit_duckdb.py" --data "$d" --out "$d/expected.parquet" >/dev/null
   "$PYTHON" "$TOOLS/pit_check.py" --bin "$BIN" --cases "$d" | tail -1 | sed "s/^/  [$c] check vs DuckDB: /" >&2
   ours=$(ours_cmd "$d" "$WORK/$c.ours.parquet")
-  : > "$WORK/$c.ours.t"; : > "$WORK/$c.duck.t"; : > "$WORK/$c.feast.t"; : > "$WORK/$c.feast.r"
+  : > "$WORK/$c.ours.t"; : > "$WORK/$c.duck.t"; : > "$WORK/$c.feast.t"; : > "$WORK/$c.feast.r"; rm -f "$WORK/$c.feast.failed"
   for rep in $(seq "$REPS"); do
     # shellcheck disable=SC2086
     eval measure $ours >> "$WORK/$c.ours.t"
     measure "$PYTHON" "$TOOLS/pit_duckdb.py" --method asof --data "$d" --out "$WORK/$c.duck.parquet" >> "$WORK/$c.duck.t"
     if [ "$rep" -le "${FEAST_REPS:-1}" ] && feast_ok "$c"; then
       if measure_out "$WORK/$c.feast.json" "$FEAST_PY" "$TOOLS/pit_feast.py" --data "$d" >> "$WORK/$c.feast.t"; then
-        "$PYTHON" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["retrieval_s"])' \
+        "$PYTHON" -c 'import json,sys; j=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print(j["retrieval_s"], j["retrieval_cpu_s"])' \
           "$WORK/$c.feast.json" >> "$WORK/$c.feast.r"
       else
-        echo "  [$c] Feast failed (see above)" >&2
+        echo "  [$c] Feast failed (see above)" >&2; touch "$WORK/$c.feast.failed"
       fi
     fi
   done
-  ow=$(cut -d' ' -f1 "$WORK/$c.ours.t" | median); orss=$(cut -d' ' -f2 "$WORK/$c.ours.t" | median)
-  dw=$(cut -d' ' -f1 "$WORK/$c.duck.t" | median); drss=$(cut -d' ' -f2 "$WORK/$c.duck.t" | median)
-  echo "| $c | mlops (release) | $ow | $orss |"
-  echo "| $c | DuckDB asof (python process) | $dw | $drss |"
-  awk -v ow="$ow" -v dw="$dw" -v orss="$orss" -v drss="$drss" -v c="$c" \
-    'BEGIN {printf "| %s | ratio mlops/DuckDB | %.2f | %.2f |\n", c, ow/dw, orss/drss}'
+  ow=$(cut -d' ' -f1 "$WORK/$c.ours.t" | median); orss=$(cut -d' ' -f2 "$WORK/$c.ours.t" | median); ocpu=$(cut -d' ' -f3 "$WORK/$c.ours.t" | median)
+  dw=$(cut -d' ' -f1 "$WORK/$c.duck.t" | median); drss=$(cut -d' ' -f2 "$WORK/$c.duck.t" | median); dcpu=$(cut -d' ' -f3 "$WORK/$c.duck.t" | median)
+  echo "| $c | mlops (release) | $ow | $orss | $ocpu |"
+  echo "| $c | DuckDB asof (python process) | $dw | $drss | $dcpu |"
+  awk -v ow="$ow" -v dw="$dw" -v orss="$orss" -v drss="$drss" -v oc="$ocpu" -v dc="$dcpu" -v c="$c" \
+    'BEGIN {printf "| %s | ratio mlops/DuckDB | %.2f | %.2f | %.2f |\n", c, ow/dw, orss/drss, oc/dc}'
   if [ -s "$WORK/$c.feast.r" ]; then
-    fw=$(cut -d' ' -f1 "$WORK/$c.feast.t" | median); frss=$(cut -d' ' -f2 "$WORK/$c.feast.t" | median)
-    fr=$(median < "$WORK/$c.feast.r")
-    echo "| $c | Feast file store (python process) | $fw | $frss |"
-    echo "| $c | Feast retrieval s (in-process, median) | $fr | |"
-    awk -v ow="$ow" -v fr="$fr" -v c="$c" \
-      'BEGIN {printf "| %s | speedup Feast retrieval / mlops whole process | %.1fx (target >= 50x) | |\n", c, fr/ow}'
+    fw=$(cut -d' ' -f1 "$WORK/$c.feast.t" | median); frss=$(cut -d' ' -f2 "$WORK/$c.feast.t" | median); fcpu=$(cut -d' ' -f3 "$WORK/$c.feast.t" | median)
+    fr=$(cut -d' ' -f1 "$WORK/$c.feast.r" | median); frc=$(cut -d' ' -f2 "$WORK/$c.feast.r" | median)
+    echo "| $c | Feast file store (python process) | $fw | $frss | $fcpu |"
+    echo "| $c | Feast retrieval only (in-process) | $fr | | $frc |"
+    awk -v ow="$ow" -v fr="$fr" -v oc="$ocpu" -v frc="$frc" -v c="$c" \
+      'BEGIN {printf "| %s | speedup: Feast retrieval / mlops whole process (target >= 50x) | %.1fx | | %.1fx |\n", c, fr/ow, frc/oc}'
+  elif [ -e "$WORK/$c.feast.failed" ]; then
+    echo "| $c | Feast file store (python process) | failed | | |"
   fi
 done
