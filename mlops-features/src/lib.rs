@@ -6,8 +6,10 @@
 //!   such as `owner`, `pii`, `phi`) and feature services, written with builders or loaded
 //!   from YAML, applied as a whole and stored versioned by [`FeatureStore::apply`].
 //! * **Offline** ([`get_historical_features`], [`FeatureStore::get_historical_features`]):
-//!   a sort-merge as-of join over Parquet sources on any object store, one output row per
-//!   entity row in entity order, exactly the semantics of Feast's SQL offline stores
+//!   an as-of join over Parquet sources on any object store — the entity rows sorted by
+//!   (key, time) into an index, the feature rows streamed past it on every core (never
+//!   sorted, never held whole, spilled by key hash under a memory budget) — one output row
+//!   per entity row in entity order, exactly the semantics of Feast's SQL offline stores
 //!   (inclusive `<=` event time, inclusive ttl, ties to the latest created time, nulls when
 //!   nothing matches, no fallback to older values).
 //! * **Online** ([`OnlineStore`]): the latest row per entity key, filled by
