@@ -10,6 +10,8 @@
 # Evidently parts; without it those parts are skipped). Default: ./.venv. N default: 10000000.
 # PRESET=1 also runs the 20-column DataDriftPreset (about 2 minutes of CPU, 2.2 GiB).
 # Results are appended to $OUT (default target/drift-peer.jsonl) and printed as a table.
+# PARTS (default "scipy evidently") picks the peer parts to run (e.g. PARTS=scipy to rerun
+# only scipy/numpy, whose figures the Evidently part does not change).
 # RUST=1 then runs `cargo bench -p benches --bench drift` pinned to the same core (DRIFT_BENCH_N
 # = the first N) and prints ours vs peer as ratios of CPU time (the peers' process_time
 # medians of this run vs criterion's median of the thread CPU time), with `uptime`.
@@ -27,8 +29,13 @@ pin=(taskset -c 0)
 command -v taskset >/dev/null || pin=()
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-"${pin[@]}" "$py" "$tool" --part scipy --n "${ns[@]}" --repeat 3 --out "$out"
-if "$py" -c "import evidently" 2>/dev/null; then
+parts="${PARTS:-scipy evidently}"
+if [[ " $parts " == *" scipy "* ]]; then
+  "${pin[@]}" "$py" "$tool" --part scipy --n "${ns[@]}" --repeat 3 --out "$out"
+fi
+if [[ " $parts " != *" evidently "* ]]; then
+  :
+elif "$py" -c "import evidently" 2>/dev/null; then
   "${pin[@]}" "$py" "$tool" --part evidently --n "${ns[@]}" --repeat 3 --out "$out"
   if [ "${PRESET:-0}" = 1 ]; then
     "${pin[@]}" "$py" "$tool" --part preset --n 1000000 --repeat 1 --cols 20 --out "$out"
