@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 /// CPU time of the calling thread (`sum_exec_runtime` from `/proc/thread-self/schedstat`, in
 /// ns; updated at least every scheduler tick), or wall time with `DRIFT_BENCH_WALL=1`.
 #[derive(Debug)]
-pub struct ThreadCpu {
+pub(crate) struct ThreadCpu {
     wall: bool,
 }
 
