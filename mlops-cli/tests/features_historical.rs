@@ -23,7 +23,7 @@ fn base(out: &std::path::Path) -> Command {
 async fn binary_reproduces_expected() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.parquet");
-    base(&out)
+    let done = base(&out)
         .args([
             "--features",
             "fv0:conv_rate,fv0:trips,fv0:tier,fv1:conv_rate,fv1:trips,fv1:tier",
@@ -31,6 +31,10 @@ async fn binary_reproduces_expected() {
         ])
         .assert()
         .success();
+    // piped: the progress spinner stays hidden, stderr is just the summary line
+    let err = String::from_utf8_lossy(&done.get_output().stderr).to_string();
+    assert!(!err.contains('\x1b') && !err.contains('\r'), "{err:?}");
+    assert!(err.starts_with("wrote 1000 rows x "), "{err:?}");
     let got = read_parquet(&SourceLocation::from_path(&out).unwrap())
         .await
         .unwrap();

@@ -157,13 +157,22 @@ pub(crate) async fn run(cmd: FeaturesCmd, mode: crate::output::Mode) -> CliResul
                 opts = opts.with_spill_dir(d);
             }
             let entity_path = a.entity_df.display().to_string();
+            // phases on a spinner (hidden when stdout/stderr are not terminals)
+            let pb = crate::output::spinner(&format!("reading {entity_path}"));
             let entity = read_parquet(&location(&entity_path)?).await.map_err(|e| {
                 CliError::input(format!("cannot read --entity-df {entity_path:?}: {e}"))
             })?;
+            pb.set_message(format!(
+                "joining {} entity rows with {} view(s)",
+                entity.num_rows(),
+                views.len()
+            ));
             let out = get_historical_features(&[entity], &views, &refs, &opts)
                 .await
                 .map_err(feature_error)?;
+            pb.set_message(format!("writing {}", a.out.display()));
             write_parquet_file(&a.out, std::slice::from_ref(&out)).map_err(feature_error)?;
+            pb.finish_and_clear();
             eprintln!(
                 "wrote {} rows x {} columns to {}",
                 out.num_rows(),
