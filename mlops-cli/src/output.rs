@@ -94,39 +94,46 @@ pub(crate) fn spinner(msg: &str) -> indicatif::ProgressBar {
 
 /// A bar of `len` steps on stderr, hidden unless [`interactive`].
 pub(crate) fn progress(len: u64, msg: &str) -> indicatif::ProgressBar {
+    bar(len, "{pos}/{len}", msg)
+}
+
+/// A byte-count bar on stderr, hidden unless [`interactive`].
+pub(crate) fn bytes_progress(total: u64, msg: &str) -> indicatif::ProgressBar {
+    bar(total, "{bytes}/{total_bytes}", msg)
+}
+
+/// A bar of `len` showing `counts` (an indicatif template fragment), hidden unless
+/// [`interactive`].
+fn bar(len: u64, counts: &str, msg: &str) -> indicatif::ProgressBar {
     if !interactive() {
         return indicatif::ProgressBar::hidden();
     }
     let pb = indicatif::ProgressBar::new(len);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed})",
-    ) {
-        pb.set_style(style.progress_chars("=> "));
+    if let Ok(style) = bar_style(counts) {
+        pb.set_style(style);
     }
     pb.set_message(msg.to_string());
     pb.enable_steady_tick(std::time::Duration::from_millis(100));
     pb
 }
 
-/// A byte-count bar on stderr, hidden unless [`interactive`].
-pub(crate) fn bytes_progress(total: u64, msg: &str) -> indicatif::ProgressBar {
-    if !interactive() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let pb = indicatif::ProgressBar::new(total);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({elapsed})",
-    ) {
-        pb.set_style(style.progress_chars("=> "));
-    }
-    pb.set_message(msg.to_string());
-    pb.enable_steady_tick(std::time::Duration::from_millis(100));
-    pb
+fn bar_style(counts: &str) -> Result<indicatif::ProgressStyle, indicatif::style::TemplateError> {
+    indicatif::ProgressStyle::with_template(&format!(
+        "{{spinner}} {{msg}} [{{bar:30}}] {counts} ({{elapsed}})"
+    ))
+    .map(|s| s.progress_chars("=> "))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bar_templates_parse() {
+        for counts in ["{pos}/{len}", "{bytes}/{total_bytes}"] {
+            assert!(bar_style(counts).is_ok(), "{counts}");
+        }
+    }
 
     #[test]
     fn aligned() {
