@@ -112,10 +112,7 @@ impl Storage {
         K: AsRef<str>,
         V: Into<String>,
     {
-        let opts: Vec<(String, String)> = opts
-            .into_iter()
-            .map(|(k, v)| (k.as_ref().to_ascii_lowercase(), v.into()))
-            .collect();
+        let opts = lower_keys(opts);
         let scheme = Scheme::of(url)?;
         match scheme {
             Scheme::File => open_file(url, &opts),
@@ -133,6 +130,53 @@ impl Storage {
             Scheme::Gcs => open_gcs(url, &opts),
             Scheme::Azure => open_azure(url, &opts),
         }
+    }
+
+    /// Opens an `s3://` URL whose requests are signed with `credentials` (e.g. the
+    /// same provider a SageMaker client signs with) instead of the environment's.
+    /// Options as in [`from_url_opts`](Self::from_url_opts).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mlops_core::Storage;
+    /// use mlops_core::object_store::{StaticCredentialProvider, aws::AwsCredential};
+    /// let creds = Arc::new(StaticCredentialProvider::new(AwsCredential {
+    ///     key_id: "AKIDEXAMPLE".into(),
+    ///     secret_key: "secret".into(),
+    ///     token: None,
+    /// }));
+    /// let s = Storage::from_s3_with_credentials(
+    ///     "s3://bucket/models",
+    ///     [("region", "eu-west-1")],
+    ///     creds,
+    /// )?;
+    /// assert_eq!(s.url(), "s3://bucket/models");
+    /// # Ok::<(), mlops_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a URL that is not `s3://`, a malformed URL or an unknown
+    /// option key.
+    #[cfg(feature = "s3")]
+    pub fn from_s3_with_credentials<I, K, V>(
+        url: &str,
+        opts: I,
+        credentials: object_store::aws::AwsCredentialProvider,
+    ) -> Result<Self>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        if Scheme::of(url)? != Scheme::S3 {
+            return Err(Error::invalid(
+                "storage url",
+                url,
+                "expected s3://BUCKET[/PREFIX]",
+            ));
+        }
+        let opts = lower_keys(opts);
+        open_s3_with(url, &opts, Some(credentials))
     }
 
     /// Wraps an existing store (any `ObjectStore` implementation) under `prefix`.
@@ -262,6 +306,18 @@ fn open_file(url: &str, opts: &[(String, String)]) -> Result<Storage> {
     })
 }
 
+/// Options with their keys lower-cased (object_store's config keys are).
+fn lower_keys<I, K, V>(opts: I) -> Vec<(String, String)>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: Into<String>,
+{
+    opts.into_iter()
+        .map(|(k, v)| (k.as_ref().to_ascii_lowercase(), v.into()))
+        .collect()
+}
+
 #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 fn cloud<B, K>(
     url: &str,
@@ -295,9 +351,21 @@ where
 
 #[cfg(feature = "s3")]
 fn open_s3(url: &str, opts: &[(String, String)]) -> Result<Storage> {
+    open_s3_with(url, opts, None)
+}
+
+#[cfg(feature = "s3")]
+fn open_s3_with(
+    url: &str,
+    opts: &[(String, String)],
+    credentials: Option<object_store::aws::AwsCredentialProvider>,
+) -> Result<Storage> {
     use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
     // Configuration comes from the environment here, as object_store's builder documents.
-    let builder = AmazonS3Builder::from_env().with_url(url);
+    let mut builder = AmazonS3Builder::from_env().with_url(url);
+    if let Some(c) = credentials {
+        builder = builder.with_credentials(c);
+    }
     cloud::<_, AmazonS3ConfigKey>(
         url,
         opts,

@@ -247,10 +247,12 @@ async fn sigv4_verified_by_moto() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(up, "private moto did not start on {url}");
-    // three free requests: create user, put policy, create key
+    // four free requests: the artifact bucket, create user, put policy, create key
     let spec = RequestSpec::new(Method::POST, &format!("{url}/moto-api/reset-auth"))
         .unwrap()
-        .with_body("3", "text/plain");
+        .with_body("4", "text/plain");
+    assert!(plain.send_raw(spec).await.unwrap().0.is_success());
+    let spec = RequestSpec::new(Method::PUT, &format!("{url}/signed-artifacts")).unwrap();
     assert!(plain.send_raw(spec).await.unwrap().0.is_success());
     let boot = AwsCredentials::new("AKIDBOOT", Secret::new("boot".into()), None);
     let iam_client = HttpClient::builder()
@@ -294,6 +296,36 @@ async fn sigv4_verified_by_moto() {
     let m = "signed-model".parse().unwrap();
     good.create_model(&m).await.unwrap();
     assert_eq!(good.get_model(&m).await.unwrap().name, m);
+    // The artifact bucket is reached with the registry's credentials, not the
+    // environment's: no key in the storage options, and moto verifies S3 signatures.
+    let signed_s3 = |secret: &str| {
+        SageMakerRegistry::builder()
+            .with_region("us-east-1")
+            .with_endpoint(&url)
+            .with_static_credentials(&id, secret)
+            .with_artifact_url("s3://signed-artifacts/sm")
+            .with_artifact_option("endpoint", &url)
+            .with_artifact_option("allow_http", "true")
+            .with_artifact_option("virtual_hosted_style_request", "false")
+            .with_artifact_option("region", "us-east-1")
+            .with_image("123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:1.7")
+            .build()
+            .unwrap()
+    };
+    let with_s3 = signed_s3(&secret);
+    let weights = mlops_core::path::ArtifactPath::new("model/weights.bin").unwrap();
+    let v = with_s3
+        .create_version(
+            &m,
+            NewModelVersion::new(&Principal::user("ci"))
+                .with_artifact(weights.clone(), vec![5u8; 2048]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        &with_s3.get_artifact(&m, v.version, &weights).await.unwrap()[..],
+        &[5u8; 2048][..]
+    );
     let bad = build("wrong-secret-value");
     let e = bad.get_model(&m).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e}");

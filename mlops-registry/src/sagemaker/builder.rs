@@ -392,7 +392,7 @@ impl SageMakerRegistryBuilder {
             .get(&SageMakerConfigKey::Endpoint)
             .cloned()
             .unwrap_or_else(|| format!("https://api.sagemaker.{region}.amazonaws.com/"));
-        let signer = SigV4Signer::new(provider, region.clone(), "sagemaker");
+        let signer = SigV4Signer::new(provider.clone(), region.clone(), "sagemaker");
         let mut http = HttpClient::builder()
             .with_backend(BACKEND)
             .with_signer(Arc::new(signer))
@@ -408,6 +408,20 @@ impl SageMakerRegistryBuilder {
             self.config.get(&SageMakerConfigKey::ArtifactUrl),
         ) {
             (Some(s), _) => s,
+            // the bucket is signed with the API's credentials unless options name keys
+            (None, Some(url))
+                if url.starts_with("s3://")
+                    && !self
+                        .storage_options
+                        .iter()
+                        .any(|(k, _)| k.to_ascii_lowercase().contains("access_key_id")) =>
+            {
+                Storage::from_s3_with_credentials(
+                    url,
+                    self.storage_options,
+                    Arc::new(super::credentials::S3Credentials(provider.clone())),
+                )?
+            }
             (None, Some(url)) => Storage::from_url_opts(url, self.storage_options)?,
             (None, None) => {
                 return Err(Error::invalid(

@@ -279,6 +279,33 @@ impl Provider {
     }
 }
 
+/// The SageMaker client's credentials as object_store's S3 credential provider, so
+/// the artifact bucket is reached with the same identity (profile, assumed role) as
+/// the API, not whatever `AWS_*` the environment holds.
+#[derive(Debug)]
+pub(crate) struct S3Credentials(pub(crate) Arc<Provider>);
+
+#[async_trait::async_trait]
+impl mlops_core::object_store::CredentialProvider for S3Credentials {
+    type Credential = mlops_core::object_store::aws::AwsCredential;
+
+    async fn get_credential(&self) -> mlops_core::object_store::Result<Arc<Self::Credential>> {
+        let c =
+            self.0
+                .credentials()
+                .await
+                .map_err(|e| mlops_core::object_store::Error::Generic {
+                    store: "S3",
+                    source: Box::new(e),
+                })?;
+        Ok(Arc::new(mlops_core::object_store::aws::AwsCredential {
+            key_id: c.access_key_id().to_string(),
+            secret_key: c.secret().expose().clone(),
+            token: c.session_token().map(|t| t.expose().clone()),
+        }))
+    }
+}
+
 /// The form body of an STS `AssumeRole` call (query protocol).
 pub(crate) fn assume_role_body(role: &AssumeRole) -> String {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
