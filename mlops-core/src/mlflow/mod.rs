@@ -176,6 +176,22 @@ impl MlflowClient {
         decode(&self.send(req).await?)
     }
 
+    /// [`call_json`](Self::call_json) for an endpoint whose answer carries nothing
+    /// the caller needs (MLflow's `{}`): success or the mapped error.
+    ///
+    /// # Errors
+    /// As [`call_json`](Self::call_json).
+    pub async fn call_unit<B: serde::Serialize + ?Sized>(
+        &self,
+        method: HttpMethod,
+        endpoint: &str,
+        body: &B,
+        idempotent: bool,
+    ) -> Result<()> {
+        let _: serde::de::IgnoredAny = self.call_json(method, endpoint, body, idempotent).await?;
+        Ok(())
+    }
+
     fn api(&self, endpoint: &str) -> String {
         format!("/api/2.0/mlflow/{endpoint}")
     }

@@ -104,9 +104,6 @@ struct VersionsPage {
     next_page_token: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 /// Quotes a string for an MLflow search filter (`'...'`, `'` doubled is not
 /// supported by MLflow, so it is refused).
 ///
@@ -203,15 +200,13 @@ impl MlflowClient {
     /// # Errors
     /// `NotFound`.
     pub async fn delete_registered_model(&self, name: &str) -> Result<()> {
-        let _: Empty = self
-            .call_json(
-                HttpMethod::Delete,
-                "registered-models/delete",
-                &json!({"name": name}),
-                true,
-            )
-            .await?;
-        Ok(())
+        self.call_unit(
+            HttpMethod::Delete,
+            "registered-models/delete",
+            &json!({"name": name}),
+            true,
+        )
+        .await
     }
 
     /// `registered-models/set-tag`.
@@ -219,15 +214,13 @@ impl MlflowClient {
     /// # Errors
     /// `NotFound`.
     pub async fn set_registered_model_tag(&self, name: &str, key: &str, value: &str) -> Result<()> {
-        let _: Empty = self
-            .call_json(
-                HttpMethod::Post,
-                "registered-models/set-tag",
-                &json!({"name": name, "key": key, "value": value}),
-                true,
-            )
-            .await?;
-        Ok(())
+        self.call_unit(
+            HttpMethod::Post,
+            "registered-models/set-tag",
+            &json!({"name": name, "key": key, "value": value}),
+            true,
+        )
+        .await
     }
 
     /// `registered-models/delete-tag` (DELETE with a JSON body).
@@ -235,15 +228,13 @@ impl MlflowClient {
     /// # Errors
     /// `NotFound`.
     pub async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
-        let _: Empty = self
-            .call_json(
-                HttpMethod::Delete,
-                "registered-models/delete-tag",
-                &json!({"name": name, "key": key}),
-                true,
-            )
-            .await?;
-        Ok(())
+        self.call_unit(
+            HttpMethod::Delete,
+            "registered-models/delete-tag",
+            &json!({"name": name, "key": key}),
+            true,
+        )
+        .await
     }
 
     /// `model-versions/create`. Not retried once it reached the server.
@@ -336,15 +327,13 @@ impl MlflowClient {
     /// # Errors
     /// `NotFound`.
     pub async fn delete_model_version(&self, name: &str, version: u64) -> Result<()> {
-        let _: Empty = self
-            .call_json(
-                HttpMethod::Delete,
-                "model-versions/delete",
-                &json!({"name": name, "version": version.to_string()}),
-                true,
-            )
-            .await?;
-        Ok(())
+        self.call_unit(
+            HttpMethod::Delete,
+            "model-versions/delete",
+            &json!({"name": name, "version": version.to_string()}),
+            true,
+        )
+        .await
     }
 
     /// `model-versions/set-tag`.
@@ -358,15 +347,13 @@ impl MlflowClient {
         key: &str,
         value: &str,
     ) -> Result<()> {
-        let _: Empty = self
-            .call_json(
-                HttpMethod::Post,
-                "model-versions/set-tag",
-                &json!({"name": name, "version": version.to_string(), "key": key, "value": value}),
-                true,
-            )
-            .await?;
-        Ok(())
+        self.call_unit(
+            HttpMethod::Post,
+            "model-versions/set-tag",
+            &json!({"name": name, "version": version.to_string(), "key": key, "value": value}),
+            true,
+        )
+        .await
     }
 
     /// `model-versions/delete-tag` (DELETE with a JSON body).
@@ -379,15 +366,13 @@ impl MlflowClient {
         version: u64,
         key: &str,
     ) -> Result<()> {
-        let _: Empty = self
-            .call_json(
-                HttpMethod::Delete,
-                "model-versions/delete-tag",
-                &json!({"name": name, "version": version.to_string(), "key": key}),
-                true,
-            )
-            .await?;
-        Ok(())
+        self.call_unit(
+            HttpMethod::Delete,
+            "model-versions/delete-tag",
+            &json!({"name": name, "version": version.to_string(), "key": key}),
+            true,
+        )
+        .await
     }
 
     /// `registered-models/alias` (POST): points `alias` at `version` (moves it).
@@ -401,15 +386,13 @@ impl MlflowClient {
         alias: &str,
         version: u64,
     ) -> Result<()> {
-        let _: Empty = self
-            .call_json(
-                HttpMethod::Post,
-                "registered-models/alias",
-                &json!({"name": name, "alias": alias, "version": version.to_string()}),
-                true,
-            )
-            .await?;
-        Ok(())
+        self.call_unit(
+            HttpMethod::Post,
+            "registered-models/alias",
+            &json!({"name": name, "alias": alias, "version": version.to_string()}),
+            true,
+        )
+        .await
     }
 
     /// `registered-models/alias` (DELETE with a JSON body). MLflow treats deleting
@@ -418,15 +401,13 @@ impl MlflowClient {
     /// # Errors
     /// `NotFound` for an unknown model.
     pub async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()> {
-        let _: Empty = self
-            .call_json(
-                HttpMethod::Delete,
-                "registered-models/alias",
-                &json!({"name": name, "alias": alias}),
-                true,
-            )
-            .await?;
-        Ok(())
+        self.call_unit(
+            HttpMethod::Delete,
+            "registered-models/alias",
+            &json!({"name": name, "alias": alias}),
+            true,
+        )
+        .await
     }
 
     /// `registered-models/alias` (GET): the version an alias names.

@@ -22,9 +22,6 @@ pub const MAX_ITEMS_PER_BATCH: usize = 1000;
 pub const HISTORY_PAGE: usize = 25_000;
 
 #[derive(Deserialize)]
-struct Empty {}
-
-#[derive(Deserialize)]
 struct ExpId {
     experiment_id: String,
 }
@@ -182,15 +179,13 @@ impl MlflowClient {
     /// # Errors
     /// `NotFound`; `AlreadyExists`.
     pub async fn rename_experiment(&self, id: &str, new_name: &str) -> Result<()> {
-        let _: Empty = self
-            .call_json(
-                HttpMethod::Post,
-                "experiments/update",
-                &json!({"experiment_id": id, "new_name": new_name}),
-                true,
-            )
-            .await?;
-        Ok(())
+        self.call_unit(
+            HttpMethod::Post,
+            "experiments/update",
+            &json!({"experiment_id": id, "new_name": new_name}),
+            true,
+        )
+        .await
     }
 
     /// `experiments/set-experiment-tag`.
@@ -198,15 +193,13 @@ impl MlflowClient {
     /// # Errors
     /// `NotFound`.
     pub async fn set_experiment_tag(&self, id: &str, key: &str, value: &str) -> Result<()> {
-        let _: Empty = self
-            .call_json(
-                HttpMethod::Post,
-                "experiments/set-experiment-tag",
-                &json!({"experiment_id": id, "key": key, "value": value}),
-                true,
-            )
-            .await?;
-        Ok(())
+        self.call_unit(
+            HttpMethod::Post,
+            "experiments/set-experiment-tag",
+            &json!({"experiment_id": id, "key": key, "value": value}),
+            true,
+        )
+        .await
     }
 
     /// `experiments/delete` or `experiments/restore`.
@@ -219,10 +212,8 @@ impl MlflowClient {
         } else {
             "experiments/restore"
         };
-        let _: Empty = self
-            .call_json(HttpMethod::Post, ep, &json!({"experiment_id": id}), true)
-            .await?;
-        Ok(())
+        self.call_unit(HttpMethod::Post, ep, &json!({"experiment_id": id}), true)
+            .await
     }
 
     /// `runs/create`. Not retried once it reached the server.
@@ -295,10 +286,8 @@ impl MlflowClient {
         } else {
             "runs/restore"
         };
-        let _: Empty = self
-            .call_json(HttpMethod::Post, ep, &json!({"run_id": run_id}), true)
-            .await?;
-        Ok(())
+        self.call_unit(HttpMethod::Post, ep, &json!({"run_id": run_id}), true)
+            .await
     }
 
     /// `runs/search` (one page).
@@ -351,8 +340,7 @@ impl MlflowClient {
                 params: p,
                 tags: t,
             };
-            let _: Empty = self
-                .call_json(HttpMethod::Post, "runs/log-batch", &body, true)
+            self.call_unit(HttpMethod::Post, "runs/log-batch", &body, true)
                 .await?;
         }
         Ok(())
