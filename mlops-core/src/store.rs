@@ -75,6 +75,9 @@ pub struct Storage {
     prefix: Path,
     url: String,
     scheme: Scheme,
+    /// The directory keys map to, for a `file://` storage opened from its URL
+    /// (not for a wrapped store, whose writes must go through the wrapper).
+    local_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -124,6 +127,7 @@ impl Storage {
                     prefix,
                     url: url.to_string(),
                     scheme,
+                    local_dir: None,
                 })
             }
             Scheme::S3 => open_s3(url, &opts),
@@ -189,6 +193,7 @@ impl Storage {
             prefix: parse_prefix(url, prefix)?,
             url: url.to_string(),
             scheme: Scheme::of(url).unwrap_or(Scheme::Memory),
+            local_dir: None,
         })
     }
 
@@ -199,6 +204,7 @@ impl Storage {
             prefix: Path::default(),
             url: "memory://".to_string(),
             scheme: Scheme::Memory,
+            local_dir: None,
         }
     }
 
@@ -210,6 +216,21 @@ impl Storage {
     /// The key prefix.
     pub fn prefix(&self) -> &Path {
         &self.prefix
+    }
+
+    /// The directory every key maps to below, for a `file://` storage opened from
+    /// its URL (`None` for other stores, a sub-prefix or a wrapped store).
+    ///
+    /// ```
+    /// use mlops_core::Storage;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let s = Storage::from_url(dir.path().to_str().unwrap()).unwrap();
+    /// assert!(s.local_dir().is_some());
+    /// assert!(s.child("sub").unwrap().local_dir().is_none());
+    /// assert!(Storage::memory().local_dir().is_none());
+    /// ```
+    pub fn local_dir(&self) -> Option<&std::path::Path> {
+        self.local_dir.as_deref()
     }
 
     /// The URL this storage was opened from (with its sub-prefix appended by [`Storage::child`]).
@@ -245,6 +266,7 @@ impl Storage {
             prefix,
             url,
             scheme: self.scheme,
+            local_dir: None,
         })
     }
 }
@@ -303,6 +325,7 @@ fn open_file(url: &str, opts: &[(String, String)]) -> Result<Storage> {
         prefix: Path::default(),
         url: format!("file://{}", dir.display()),
         scheme: Scheme::File,
+        local_dir: Some(dir),
     })
 }
 
@@ -346,6 +369,7 @@ where
         prefix,
         url: url.to_string(),
         scheme,
+        local_dir: None,
     })
 }
 

@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 const CHILD: &str = "MLOPS_REGISTRY_CHILD";
 const URL: &str = "MLOPS_REGISTRY_TEST_URL";
 const DIR: &str = "MLOPS_REGISTRY_TEST_DIR";
+/// The children's `durability` option (ADR 0004); the parent picks it per test.
+const DURABILITY: &str = "MLOPS_REGISTRY_TEST_DURABILITY";
 
 #[allow(clippy::disallowed_methods)] // the child's instructions come from its environment
 fn env(k: &str) -> Option<String> {
@@ -31,9 +33,20 @@ fn env(k: &str) -> Option<String> {
 }
 
 fn spawn_child(test: &str, mode: &str, url: &str, dir: &Path) -> std::process::Child {
+    spawn_child_with(test, mode, url, dir, "flush")
+}
+
+fn spawn_child_with(
+    test: &str,
+    mode: &str,
+    url: &str,
+    dir: &Path,
+    durability: &str,
+) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, mode)
+        .env(DURABILITY, durability)
         .env(URL, url)
         .env(DIR, dir)
         .stdout(Stdio::piped())
@@ -50,8 +63,39 @@ fn weights() -> ArtifactPath {
     ArtifactPath::new("model/weights.bin").unwrap()
 }
 
+/// The registry a child opens: the parent's URL and durability.
+fn child_registry() -> EmbeddedRegistry {
+    EmbeddedRegistry::builder()
+        .with_url(env(URL).unwrap())
+        .with_option("durability", env(DURABILITY).unwrap())
+        .build()
+        .unwrap()
+}
+
+/// The number a child printed as `VERSION=<n>`.
+fn printed_version(stdout: Vec<u8>) -> u64 {
+    let text = String::from_utf8(stdout).unwrap();
+    // libtest prints "test name ... " on the same line before our output.
+    let after = text
+        .split("VERSION=")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no VERSION= in {text:?}"));
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse::<u64>().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixteen_processes_file() {
+    sixteen_processes("sixteen_processes_file", "flush").await;
+}
+
+/// The same race with group-committed durability: allocation does not depend on flushes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_processes_file_deferred() {
+    sixteen_processes("sixteen_processes_file_deferred", "deferred:20ms").await;
+}
+
+async fn sixteen_processes(test: &str, durability: &str) {
     if env(CHILD).as_deref() == Some("create") {
         // Child: wait for the start signal so all 16 race, then create one version.
         let dir = PathBuf::from(env(DIR).unwrap());
@@ -60,10 +104,7 @@ async fn sixteen_processes_file() {
             assert!(Instant::now() < deadline, "no start signal");
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        let reg = EmbeddedRegistry::builder()
-            .with_url(env(URL).unwrap())
-            .build()
-            .unwrap();
+        let reg = child_registry();
         let pid = std::process::id().to_string();
         let v = reg
             .create_version(
@@ -82,21 +123,14 @@ async fn sixteen_processes_file() {
     let reg = EmbeddedRegistry::builder().with_url(&url).build().unwrap();
     reg.create_model(&model()).await.unwrap();
     let children: Vec<_> = (0..16)
-        .map(|_| spawn_child("sixteen_processes_file", "create", &url, tmp.path()))
+        .map(|_| spawn_child_with(test, "create", &url, tmp.path(), durability))
         .collect();
     std::fs::write(tmp.path().join("go"), b"").unwrap();
     let mut got = vec![];
     for c in children {
         let out = c.wait_with_output().unwrap();
         assert!(out.status.success(), "child failed: {:?}", out.status);
-        let text = String::from_utf8(out.stdout).unwrap();
-        // libtest prints "test name ... " on the same line before our output.
-        let after = text
-            .split("VERSION=")
-            .nth(1)
-            .unwrap_or_else(|| panic!("no VERSION= in {text:?}"));
-        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
-        got.push(digits.parse::<u64>().unwrap());
+        got.push(printed_version(out.stdout));
     }
     got.sort_unstable();
     assert_eq!(got, (1..=16).collect::<Vec<_>>(), "no gap, no duplicate");
@@ -275,4 +309,58 @@ async fn sigkill_mid_create_leaves_nothing_and_retry_succeeds() {
     assert_eq!(v.version, 1);
     let got = reg.get_artifact(&model(), 1, &weights()).await.unwrap();
     assert_eq!(&got[..], b"half-made");
+}
+
+/// Deferred durability: a version is safe from a killed process the moment its
+/// create returns, before any flush (the child's window is a minute; it is
+/// SIGKILLed right after printing its version).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_after_a_deferred_create_loses_nothing() {
+    if env(CHILD).as_deref() == Some("create-then-wait") {
+        let reg = child_registry();
+        let v = reg
+            .create_version(
+                &model(),
+                NewModelVersion::new(&Principal::service("deferred"))
+                    .with_artifact(weights(), Bytes::from_static(b"kept")),
+            )
+            .await
+            .unwrap();
+        println!("VERSION={}", v.version);
+        use std::io::Write;
+        std::io::stdout().flush().unwrap();
+        std::fs::write(PathBuf::from(env(DIR).unwrap()).join("created"), b"").unwrap();
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        unreachable!("the parent kills this process before its flush window ends");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("file://{}/registry", tmp.path().display());
+    let reg = EmbeddedRegistry::builder().with_url(&url).build().unwrap();
+    reg.create_model(&model()).await.unwrap();
+    let mut child = spawn_child_with(
+        "sigkill_after_a_deferred_create_loses_nothing",
+        "create-then-wait",
+        &url,
+        tmp.path(),
+        "deferred:60000ms",
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !tmp.path().join("created").exists() {
+        assert!(Instant::now() < deadline, "child never created its version");
+        assert!(child.try_wait().unwrap().is_none(), "child exited early");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap(); // SIGKILL on Unix, inside the child's flush window
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert_eq!(printed_version(out.stdout), 1);
+    let v = reg.get_version(&model(), 1).await.unwrap();
+    assert_eq!(v.creator, "deferred");
+    let got = reg.get_artifact(&model(), 1, &weights()).await.unwrap();
+    assert_eq!(&got[..], b"kept");
+    let next = reg
+        .create_version(&model(), NewModelVersion::new(&Principal::service("next")))
+        .await
+        .unwrap();
+    assert_eq!(next.version, 2);
 }

@@ -3,6 +3,7 @@
 use super::EmbeddedRegistry;
 use crate::error::Result;
 use mlops_core::Storage;
+use mlops_core::seq::local::Durability;
 
 /// The environment variable [`EmbeddedRegistryBuilder::from_env`] reads.
 pub const ENV_URL: &str = "MLOPS_REGISTRY_URL";
@@ -20,6 +21,7 @@ pub struct EmbeddedRegistryBuilder {
     url: Option<String>,
     options: Vec<(String, String)>,
     storage: Option<Storage>,
+    durability: Option<Durability>,
 }
 
 impl EmbeddedRegistryBuilder {
@@ -43,9 +45,42 @@ impl EmbeddedRegistryBuilder {
         self
     }
 
-    /// A storage option (object_store key names, e.g. `endpoint`, `region`).
+    /// A storage option (object_store key names, e.g. `endpoint`, `region`; on
+    /// `file://`, `fsync=false` or `durability` = `flush` | `deferred` |
+    /// `deferred:<n>ms` | `off`, see [`with_durability`](Self::with_durability)).
     pub fn with_option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.options.push((key.into(), value.into()));
+        self
+    }
+
+    /// How durable a change is when its call returns, on a `file://` directory
+    /// (other stores acknowledge a put once it is durable):
+    ///
+    /// - [`Durability::Flush`] (the default): flushed to the disk first, one flush
+    ///   per change.
+    /// - [`Durability::Deferred`]: visible to every process and safe from a killed
+    ///   process at once; a background group commit flushes it within the window,
+    ///   and [`EmbeddedRegistry::flush`] is the barrier. An OS crash or power loss
+    ///   may lose the changes of the last window (never reorders them, never
+    ///   reuses a version number), like PostgreSQL's `synchronous_commit = off`.
+    ///   Needs ext4, XFS or btrfs, which commit names in order; elsewhere it
+    ///   flushes per change.
+    /// - [`Durability::Off`]: never flushed (`fsync=false`).
+    ///
+    /// ```
+    /// use mlops_registry::EmbeddedRegistryBuilder;
+    /// use mlops_core::seq::local::Durability;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let reg = EmbeddedRegistryBuilder::new()
+    ///     .with_url(format!("file://{}", dir.path().display()))
+    ///     .with_option("durability", "deferred:50ms")
+    ///     .build().unwrap();
+    /// assert!(reg.durability().is_some());
+    /// assert!(EmbeddedRegistryBuilder::new().with_url("memory://")
+    ///     .with_option("durability", "sometimes").build().is_err());
+    /// ```
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.durability = Some(durability);
         self
     }
 
@@ -61,9 +96,21 @@ impl EmbeddedRegistryBuilder {
     /// # Errors
     /// `InvalidArgument` without a URL or storage, or for a bad URL/option.
     pub fn build(self) -> Result<EmbeddedRegistry> {
+        let mut durability = self.durability;
+        let mut options = Vec::with_capacity(self.options.len());
+        for (k, v) in self.options {
+            if k.eq_ignore_ascii_case("durability") {
+                durability = Some(Durability::parse(&v)?);
+            } else {
+                if k.eq_ignore_ascii_case("fsync") && matches!(v.as_str(), "false" | "0" | "no") {
+                    durability = durability.or(Some(Durability::Off));
+                }
+                options.push((k, v));
+            }
+        }
         let storage = match (self.storage, self.url) {
             (Some(s), _) => s,
-            (None, Some(url)) => Storage::from_url_opts(&url, self.options)?,
+            (None, Some(url)) => Storage::from_url_opts(&url, options)?,
             (None, None) => {
                 return Err(mlops_core::Error::invalid(
                     "registry url",
@@ -73,6 +120,9 @@ impl EmbeddedRegistryBuilder {
                 .into());
             }
         };
-        Ok(EmbeddedRegistry::from_storage(storage))
+        Ok(EmbeddedRegistry::with_durability(
+            storage,
+            durability.unwrap_or(Durability::Flush),
+        ))
     }
 }

@@ -16,6 +16,15 @@
 //! half-made version. The record carries the artifact manifest, so creating a
 //! version writes its files' blobs and one record, nothing else.
 //!
+//! On a `file://` directory the version records and model events are written
+//! by core's [`LocalPublisher`]: one flush per change by default, or flushes
+//! grouped in the background with [`Durability::Deferred`] (see
+//! [`EmbeddedRegistryBuilder::with_durability`]). A crash while a change is being
+//! flushed can leave its record cut short; its call never returned (or was in
+//! the deferred loss window), so readers treat such a record as absent: a torn
+//! version is not found and never listed, a torn event is skipped, and the
+//! number is never reused ([`is_torn`]).
+//!
 //! Mutable state is the fold of the event log; each process caches the fold.
 //! The log has no gaps, so the cache is current exactly when the event after
 //! its last one is absent: one read of that key (no listing) checks it, and
@@ -41,6 +50,7 @@ use mlops_core::name::{Alias, ModelName};
 use mlops_core::object_store::ObjectStore;
 use mlops_core::path::ArtifactPath;
 use mlops_core::seq::SeqLog;
+use mlops_core::seq::local::{Durability, LocalPublisher};
 use mlops_core::{ErrorKind, Storage};
 use state::{ModelEvent, ModelState, VersionRecord};
 use std::collections::HashMap;
@@ -79,6 +89,8 @@ struct Inner {
     states: Mutex<HashMap<ModelName, ModelState>>,
     records: Mutex<HashMap<(ModelName, u64), Arc<VersionRecord>>>,
     logs: Mutex<HashMap<String, Arc<SeqLog>>>,
+    /// The `file://` writer for version records and events, if the storage is one.
+    local: Option<LocalPublisher>,
 }
 
 impl std::fmt::Debug for EmbeddedRegistry {
@@ -111,10 +123,16 @@ impl EmbeddedRegistry {
         EmbeddedRegistryBuilder::new()
     }
 
-    /// A registry over `storage` (its prefix is the registry root).
+    /// A registry over `storage` (its prefix is the registry root). A `file://`
+    /// directory gets [`Durability::Flush`]; see [`EmbeddedRegistryBuilder`] for others.
     pub fn from_storage(storage: Storage) -> Self {
+        Self::with_durability(storage, Durability::Flush)
+    }
+
+    pub(crate) fn with_durability(storage: Storage, durability: Durability) -> Self {
         Self {
             inner: Arc::new(Inner {
+                local: LocalPublisher::for_storage(&storage, durability),
                 artifacts: ArtifactStore::new(storage.clone()),
                 storage,
                 states: Mutex::default(),
@@ -127,6 +145,51 @@ impl EmbeddedRegistry {
     /// The storage it lives on.
     pub fn storage(&self) -> &Storage {
         &self.inner.storage
+    }
+
+    /// How durable a change is when its call returns on a `file://` directory
+    /// (`None` on other stores, where every put is durable once acknowledged).
+    ///
+    /// ```
+    /// use mlops_registry::EmbeddedRegistry;
+    /// use mlops_core::seq::local::Durability;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let reg = EmbeddedRegistry::builder().with_url(format!("file://{}", dir.path().display()))
+    ///     .build().unwrap();
+    /// assert_eq!(reg.durability(), Some(Durability::Flush));
+    /// let mem = EmbeddedRegistry::builder().with_url("memory://").build().unwrap();
+    /// assert_eq!(mem.durability(), None);
+    /// ```
+    pub fn durability(&self) -> Option<Durability> {
+        self.inner.local.as_ref().map(LocalPublisher::durability)
+    }
+
+    /// Makes every change made so far through this registry durable: the barrier
+    /// for [`Durability::Deferred`] (a no-op otherwise).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> mlops_registry::Result<()> {
+    /// use mlops_registry::{EmbeddedRegistry, ModelRegistry, RegistryExt, NewModelVersion};
+    /// use mlops_core::{Principal, seq::local::Durability};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let reg = EmbeddedRegistry::builder()
+    ///     .with_url(format!("file://{}", dir.path().display()))
+    ///     .with_durability(Durability::Deferred { within: Durability::WINDOW })
+    ///     .build()?;
+    /// let m = "fraud".parse()?;
+    /// reg.create_model(&m).await?;
+    /// reg.create_version(&m, NewModelVersion::new(&Principal::user("ci"))).await?;
+    /// reg.flush().await?; // the model and version 1 survive a power loss from here on
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// A failed flush, naming the file.
+    pub async fn flush(&self) -> Result<()> {
+        match &self.inner.local {
+            Some(p) => Ok(p.flush().await?),
+            None => Ok(()),
+        }
     }
 
     /// Lays out version `n`'s serving tree (the directory its `artifact_uri`
@@ -182,7 +245,11 @@ impl EmbeddedRegistry {
         if let Some(l) = lock(&self.inner.logs).get(&dir) {
             return Ok(l.clone());
         }
-        let l = Arc::new(SeqLog::new(&self.inner.storage, &dir)?);
+        let mut l = SeqLog::new(&self.inner.storage, &dir)?;
+        if let Some(p) = &self.inner.local {
+            l = l.with_local(p.clone());
+        }
+        let l = Arc::new(l);
         Ok(lock(&self.inner.logs).entry(dir).or_insert(l).clone())
     }
 
@@ -207,9 +274,14 @@ impl EmbeddedRegistry {
         let mut new = vec![(next, first)];
         new.extend(log.read_from(next + 1).await?);
         for (seq, bytes) in new {
-            let ev: ModelEvent = serde_json::from_slice(&bytes)
-                .map_err(|e| corrupt(format!("{name} event {seq}"), e))?;
-            st.apply(seq, ev);
+            match serde_json::from_slice::<ModelEvent>(&bytes) {
+                Ok(ev) => st.apply(seq, ev),
+                Err(e) if is_torn(&bytes, &e) => {
+                    tracing::warn!(model = %name, seq, "skipping an event cut short by a crash");
+                    st.last_seq = seq;
+                }
+                Err(e) => return Err(corrupt(format!("{name} event {seq}"), e)),
+            }
         }
         let mut states = lock(&self.inner.states);
         if states.get(name).is_none_or(|s| s.last_seq < st.last_seq) {
@@ -249,9 +321,17 @@ impl EmbeddedRegistry {
             }
             Err(e) => return Err(e.into()),
         };
-        let rec: Arc<VersionRecord> = Arc::new(
-            serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("{name} v{n}"), e))?,
-        );
+        let rec: Arc<VersionRecord> = match serde_json::from_slice(&bytes) {
+            Ok(r) => Arc::new(r),
+            Err(e) if is_torn(&bytes, &e) => {
+                tracing::warn!(model = %name, version = n, "version record cut short by a crash: not found");
+                return Err(Error::VersionNotFound {
+                    model: name.to_string(),
+                    version: n,
+                });
+            }
+            Err(e) => return Err(corrupt(format!("{name} v{n}"), e)),
+        };
         self.cache_record(key, rec.clone());
         Ok(rec)
     }
@@ -285,6 +365,32 @@ impl EmbeddedRegistry {
         let all = self.log(name, "versions")?.list_from(from).await?;
         Ok(all.into_iter().filter(|n| !st.is_deleted(*n)).collect())
     }
+
+    /// The highest live version whose record is whole (a torn newest one is skipped).
+    async fn latest_version(&self, st: &ModelState, name: &ModelName) -> Result<Option<u64>> {
+        for n in self.live_versions(st, name, 1).await?.into_iter().rev() {
+            match self.record(name, n).await {
+                Ok(_) => return Ok(Some(n)),
+                Err(Error::VersionNotFound { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Whether `bytes` is a JSON record cut short by a crash before its write
+/// returned: empty, all zero bytes, or a document that ends early (with any
+/// zero-filled tail removed). Any other decode error is corruption.
+pub(crate) fn is_torn(bytes: &[u8], err: &serde_json::Error) -> bool {
+    let end = bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+    if end == 0 {
+        return true;
+    }
+    if end == bytes.len() {
+        return err.is_eof();
+    }
+    serde_json::from_slice::<serde_json::Value>(&bytes[..end]).is_err_and(|e| e.is_eof())
 }
 
 fn parse_token(t: &Option<String>) -> Result<u64> {
@@ -333,13 +439,13 @@ impl ModelRegistry for EmbeddedRegistry {
         if st.created_seq != Some(seq) {
             return Err(exists()); // another writer created it first
         }
-        let latest = self.live_versions(&st, name, 1).await?.last().copied();
+        let latest = self.latest_version(&st, name).await?;
         Ok(st.model(name, latest))
     }
 
     async fn get_model(&self, name: &ModelName) -> Result<RegisteredModel> {
         let st = self.live(name).await?;
-        let latest = self.live_versions(&st, name, 1).await?.last().copied();
+        let latest = self.latest_version(&st, name).await?;
         Ok(st.model(name, latest))
     }
 
@@ -475,9 +581,16 @@ impl ModelRegistry for EmbeddedRegistry {
         let mut next_page_token = None;
         // Fetch records 16 at a time, in order, stopping once the page is full.
         let mut stream = futures::stream::iter(nums.iter().copied())
-            .map(|n| async move { self.record(name, n).await.map(|r| (n, r)) })
+            .map(|n| async move {
+                match self.record(name, n).await {
+                    Ok(r) => Ok(Some((n, r))),
+                    Err(Error::VersionNotFound { .. }) => Ok(None), // torn by a crash
+                    Err(e) => Err(e),
+                }
+            })
             .buffered(16);
-        while let Some((n, rec)) = stream.try_next().await? {
+        while let Some(got) = stream.try_next().await? {
+            let Some((n, rec)) = got else { continue };
             if items.len() == query.page_size {
                 next_page_token = items.last().map(|v: &ModelVersion| v.version.to_string());
                 break;

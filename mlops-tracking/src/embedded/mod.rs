@@ -10,7 +10,7 @@
 //! experiments/<id>/runs/<run_id>      empty marker: the run belongs here
 //! runs/<run_id>/events/<seq>          1 = created; then params/tags, status, delete/restore
 //! runs/<run_id>/metrics/<seq>         one Arrow IPC segment per logged batch (on file://
-//!                                     written with one fsync each: see local.rs)
+//!                                     written with one fsync each: mlops_core::seq::local)
 //! blobs/<2 hex>/<blake3 hex>          artifact bytes, content-addressed (mlops-core's blob store);
 //!                                     a run event maps each artifact path to its blob
 //! ```
@@ -23,7 +23,6 @@
 mod artifacts;
 mod builder;
 mod experiments;
-mod local;
 mod runs;
 mod segments;
 mod state;
@@ -87,7 +86,7 @@ pub struct EmbeddedTracker {
     cache: Mutex<Caches>,
     /// The one-flush segment writer, when the storage is a `file://` directory
     /// this tracker opened itself.
-    local: Option<local::LocalSegments>,
+    local: Option<mlops_core::seq::local::LocalPublisher>,
 }
 
 impl std::fmt::Display for EmbeddedTracker {
@@ -119,7 +118,13 @@ impl EmbeddedTracker {
 
     /// Writes metric segments straight to `root` (the directory `storage` maps to).
     fn with_local_segments(mut self, root: std::path::PathBuf, fsync: bool) -> Self {
-        self.local = Some(local::LocalSegments::new(root, fsync));
+        use mlops_core::seq::local::{Durability, LocalPublisher};
+        let durability = if fsync {
+            Durability::Flush
+        } else {
+            Durability::Off
+        };
+        self.local = Some(LocalPublisher::new(root, durability));
         self
     }
 

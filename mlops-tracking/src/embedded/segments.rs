@@ -6,7 +6,7 @@
 //!
 //! Every segment ends in the IPC end-of-stream marker. One that does not is the
 //! remains of a write cut short by a crash (on `file://` a segment is published
-//! before its one `fsync`, see `local.rs`): its `log_batch` never returned, so the
+//! before its one `fsync`, see `mlops_core::seq::local`): its `log_batch` never returned, so the
 //! whole segment is skipped, never half of it.
 
 use crate::error::Result;

@@ -28,6 +28,8 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub mod local;
+
 /// Width of the zero-padded sequence number in keys, so keys sort numerically.
 pub const SEQ_WIDTH: usize = 20;
 
@@ -38,6 +40,8 @@ pub struct SeqLog {
     dir: Path,
     /// The lowest number not yet known to be taken (a hint; 0 = unknown).
     next_hint: AtomicU64,
+    /// Appends go straight to the `file://` directory ([`local`]) when set.
+    local: Option<local::LocalPublisher>,
 }
 
 impl SeqLog {
@@ -50,7 +54,19 @@ impl SeqLog {
             store: storage.store().clone(),
             dir: storage.path(dir)?,
             next_hint: AtomicU64::new(0),
+            local: None,
         })
+    }
+
+    /// Appends through `publisher` ([`local::LocalPublisher`]: one flush per
+    /// record, or group-committed) instead of the object store's put. Only for a
+    /// publisher made for the same `file://` storage
+    /// ([`LocalPublisher::for_storage`](local::LocalPublisher::for_storage)); its
+    /// readers must skip records cut short by a crash (see [`local`]).
+    #[must_use]
+    pub fn with_local(mut self, publisher: local::LocalPublisher) -> Self {
+        self.local = Some(publisher);
+        self
     }
 
     /// The key of record `seq`.
@@ -92,6 +108,11 @@ impl SeqLog {
             0 => self.head().await?.map_or(1, |h| h + 1),
             n => n,
         };
+        if let Some(local) = &self.local {
+            let seq = local.create(self.dir.as_ref(), seq, payload).await?;
+            self.next_hint.fetch_max(seq + 1, Ordering::Relaxed);
+            return Ok(seq);
+        }
         loop {
             if self.try_put(seq, payload.clone()).await? {
                 return Ok(seq);
