@@ -2,16 +2,22 @@
 //! baseline in the same run.
 //!
 //! - `registry_create/*`: 200 versions of one model created one after another into a fresh
-//!   `file://` registry (fsync on, the durable default), timed without the setup. Two shapes:
+//!   `file://` registry, timed without the setup, in three durabilities (ADR 0004): `flush`
+//!   (the default: each create is flushed before it returns), `deferred` (group commit in
+//!   the background; the clock stops only after a final `flush()`, so all 200 are durable
+//!   when it does) and `off` (`fsync=false`, never flushed). Two shapes:
 //!   metadata only (run lineage, like MLflow's `create_model_version(name, source, run_id)`:
 //!   the comparable shape, since the peer uploads nothing) and with a 1 KiB artifact each
 //!   (its blob, then the record: more work than the peer). The peer is MLflow's
 //!   client on its default sqlite store (`tools/mlflow_peer_bench.py` case d: no artifact
 //!   upload, `source` is a run URI), run by `benches/run-registry-peer.sh`. Target: ≥ 20×
 //!   faster. Each shape also runs with `fsync=false` to show how much of the time is the
-//!   disk's flush latency, and beside the floor: `baseline_raw_create_put_200*` is 200
-//!   create-only puts of a version-record-sized object on the same store (one durable
-//!   put per version, the least a durable create can write).
+//!   disk's flush latency, and beside two floors: `baseline_raw_create_put_200*` is 200
+//!   create-only puts of a version-record-sized object through object_store on the same
+//!   store, and `baseline_one_flush_200` is 200 files written and `fsync`ed once each
+//!   with std::fs (the least a create that is durable on return can cost).
+//!   Each sample's directory is kept until the end, so deleting it (this machine mounts
+//!   with `discard`) does not slow the next sample.
 //! - `registry_resolve/*`: `resolve_alias` on a model with 200 versions beside a raw
 //!   object-store `get` of the same version record key (the floor: one read), and a raw
 //!   `get` of a missing key (the one read a warm resolve makes: the freshness probe).
@@ -38,12 +44,19 @@ fn bench_dir() -> tempfile::TempDir {
     }
 }
 
-fn registry(dir: &std::path::Path, fsync: bool) -> EmbeddedRegistry {
+fn registry(dir: &std::path::Path, durability: &str) -> EmbeddedRegistry {
     EmbeddedRegistry::builder()
         .with_url(format!("file://{}/registry", dir.display()))
-        .with_option("fsync", fsync.to_string())
+        .with_option("durability", durability)
         .build()
         .unwrap()
+}
+
+/// Sample directories, dropped (deleted) when the group ends.
+static KEEP: std::sync::Mutex<Vec<tempfile::TempDir>> = std::sync::Mutex::new(Vec::new());
+
+fn keep(dir: tempfile::TempDir) {
+    KEEP.lock().unwrap().push(dir);
 }
 
 fn new_version(i: u64, artifact: bool) -> NewModelVersion {
@@ -62,9 +75,9 @@ fn new_version(i: u64, artifact: bool) -> NewModelVersion {
     }
 }
 
-async fn create_200(artifact: bool, fsync: bool) -> Duration {
+async fn create_200(artifact: bool, durability: &str) -> Duration {
     let dir = bench_dir();
-    let reg = registry(dir.path(), fsync);
+    let reg = registry(dir.path(), durability);
     let m = "bench-model".parse().unwrap();
     reg.create_model(&m).await.unwrap();
     let t = Instant::now();
@@ -75,14 +88,35 @@ async fn create_200(artifact: bool, fsync: bool) -> Duration {
             .unwrap();
         assert_eq!(v.version, i);
     }
-    t.elapsed()
+    reg.flush().await.unwrap(); // deferred: every version is durable when the clock stops
+    let took = t.elapsed();
+    keep(dir);
+    took
+}
+
+/// 200 record-sized files, each created, written and `fsync`ed once (std::fs).
+fn one_flush_200() -> Duration {
+    use std::io::Write;
+    let dir = bench_dir();
+    let sub = dir.path().join("raw");
+    std::fs::create_dir(&sub).unwrap();
+    let payload = vec![b'x'; 600];
+    let t = Instant::now();
+    for i in 1..=VERSIONS {
+        let mut f = std::fs::File::create_new(sub.join(format!("{i:020}"))).unwrap();
+        f.write_all(&payload).unwrap();
+        f.sync_all().unwrap();
+    }
+    let took = t.elapsed();
+    keep(dir);
+    took
 }
 
 /// 200 create-only puts of a record-sized payload: the floor of one durable put per version.
 async fn raw_puts_200(fsync: bool) -> Duration {
     use mlops_core::object_store::{PutMode, PutOptions};
     let dir = bench_dir();
-    let reg = registry(dir.path(), fsync);
+    let reg = registry(dir.path(), if fsync { "flush" } else { "off" });
     let store = reg.storage().store().clone();
     let payload = vec![b'x'; 600];
     // the directory exists beforehand, as the versions directory does in the registry
@@ -105,7 +139,9 @@ async fn raw_puts_200(fsync: bool) -> Duration {
             .await
             .unwrap();
     }
-    t.elapsed()
+    let took = t.elapsed();
+    keep(dir);
+    took
 }
 
 fn bench_create(c: &mut Criterion) {
@@ -117,17 +153,27 @@ fn bench_create(c: &mut Criterion) {
     let mut g = c.benchmark_group("registry_create");
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(5));
-    for (name, artifact, fsync) in [
-        ("ours_file_200_versions_metadata", false, true),
-        ("ours_file_200_versions_1kib_artifact", true, true),
-        ("ours_file_nofsync_200_versions_metadata", false, false),
-        ("ours_file_nofsync_200_versions_1kib_artifact", true, false),
+    for (name, artifact, durability) in [
+        ("ours_file_200_versions_metadata", false, "flush"),
+        (
+            "ours_file_deferred_200_versions_metadata",
+            false,
+            "deferred",
+        ),
+        ("ours_file_200_versions_1kib_artifact", true, "flush"),
+        (
+            "ours_file_deferred_200_versions_1kib_artifact",
+            true,
+            "deferred",
+        ),
+        ("ours_file_nofsync_200_versions_metadata", false, "off"),
+        ("ours_file_nofsync_200_versions_1kib_artifact", true, "off"),
     ] {
         g.bench_function(name, |b| {
             b.to_async(&rt).iter_custom(|iters| async move {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    total += create_200(artifact, fsync).await;
+                    total += create_200(artifact, durability).await;
                 }
                 total
             });
@@ -147,7 +193,11 @@ fn bench_create(c: &mut Criterion) {
             });
         });
     }
+    g.bench_function("baseline_one_flush_200", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| one_flush_200()).sum());
+    });
     g.finish();
+    KEEP.lock().unwrap().clear();
 }
 
 fn bench_resolve(c: &mut Criterion) {
@@ -157,7 +207,7 @@ fn bench_resolve(c: &mut Criterion) {
         .build()
         .unwrap();
     let dir = bench_dir();
-    let reg = registry(dir.path(), true);
+    let reg = registry(dir.path(), "flush");
     let m = "bench-model".parse().unwrap();
     let alias = "production".parse().unwrap();
     let key = rt.block_on(async {

@@ -29,6 +29,7 @@ fn request(s: &str) -> PyResult<PromotionRequest> {
 /// A registry over an object-store URL, with its promotion workflow.
 #[pyclass(name = "Registry", module = "mlops._mlops", frozen)]
 struct PyRegistry {
+    embedded: EmbeddedRegistry,
     registry: Arc<dyn ModelRegistry>,
     promotions: Promotions,
 }
@@ -45,13 +46,16 @@ impl PyRegistry {
         environments_json: Option<&str>,
     ) -> PyResult<Self> {
         let _guard = runtime()?.enter();
-        let storage = Storage::from_url_opts(uri, options.unwrap_or_default()).py()?;
-        let registry: Arc<dyn ModelRegistry> = Arc::new(
-            EmbeddedRegistry::builder()
-                .with_storage(storage.clone())
-                .build()
-                .py()?,
-        );
+        let mut options = options.unwrap_or_default();
+        // `durability` is the registry's option (file://), not the store's
+        let durability = options.remove("durability");
+        let storage = Storage::from_url_opts(uri, options.clone()).py()?;
+        let mut builder = EmbeddedRegistry::builder().with_storage(storage.clone());
+        for (k, v) in options.into_iter().chain(durability.map(|d| ("durability".into(), d))) {
+            builder = builder.with_option(k, v);
+        }
+        let embedded = builder.build().py()?;
+        let registry: Arc<dyn ModelRegistry> = Arc::new(embedded.clone());
         let mut promotions = Promotions::new(registry.clone(), storage.child("promotions").py()?);
         if let Some(e) = environments_json {
             let envs: Environments =
@@ -59,6 +63,7 @@ impl PyRegistry {
             promotions = promotions.with_environments(envs);
         }
         Ok(Self {
+            embedded,
             registry,
             promotions,
         })
@@ -67,6 +72,11 @@ impl PyRegistry {
     #[getter]
     fn uri(&self) -> String {
         self.registry.uri()
+    }
+
+    /// Makes every change so far durable (the barrier of `durability="deferred"`).
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        block_on(py, self.embedded.flush())?.py()
     }
 
     fn create_model_json(&self, py: Python<'_>, name: &str) -> PyResult<String> {

@@ -121,3 +121,19 @@ def test_rejected_request_is_closed(reg):
     with pytest.raises(mlops.ConflictError, match="rejected by dana"):
         reg.promote(req, CI)
     assert reg.deployed("churn", "qa") is None
+
+
+def test_deferred_durability_on_file(tmp_path):
+    url = f"file://{tmp_path}/reg"
+    w = mlops.Registry(url, options={"durability": "deferred:60000ms"})
+    w.create_model("churn")
+    for i in range(1, 4):
+        assert w.create_version("churn", CI, metrics={"i": float(i)})["version"] == i
+    # visible to another handle before any flush, then made durable by the barrier
+    r = mlops.Registry(url)
+    assert r.get_model("churn")["latest_version"] == 3
+    assert [r.get_version("churn", i)["metrics"]["i"] for i in (1, 2, 3)] == [1.0, 2.0, 3.0]
+    w.flush()
+    r.flush()  # a no-op barrier on the default (flush per change)
+    with pytest.raises(mlops.InvalidArgumentError, match="sometimes"):
+        mlops.Registry(url, options={"durability": "sometimes"})

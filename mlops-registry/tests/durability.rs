@@ -79,7 +79,11 @@ async fn a_torn_newest_version_is_absent_and_its_number_never_reused() {
             .map(|v| v.version)
             .collect();
         assert_eq!(listed, vec![1, 2], "{how}");
-        assert_eq!(reg.latest_version(&model()).await.unwrap(), Some(2), "{how}");
+        assert_eq!(
+            reg.latest_version(&model()).await.unwrap(),
+            Some(2),
+            "{how}"
+        );
         assert_eq!(
             reg.get_model(&model()).await.unwrap().latest_version,
             Some(2),
@@ -110,10 +114,17 @@ async fn a_torn_newest_event_is_skipped_and_later_events_apply() {
     std::fs::write(&last, &whole[..whole.len() / 3]).unwrap();
     let reg = registry(tmp.path(), Durability::Flush);
     let e = reg.resolve_alias(&model(), &champion).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NotFound, "the torn alias event never happened");
+    assert_eq!(
+        e.kind(),
+        ErrorKind::NotFound,
+        "the torn alias event never happened"
+    );
     reg.set_alias(&model(), &champion, 3).await.unwrap();
     assert_eq!(
-        reg.resolve_alias(&model(), &champion).await.unwrap().version,
+        reg.resolve_alias(&model(), &champion)
+            .await
+            .unwrap()
+            .version,
         3
     );
     assert!(record_file(tmp.path(), "events", events + 1).exists());

@@ -95,6 +95,7 @@ async fn sixteen_processes_file_deferred() {
     sixteen_processes("sixteen_processes_file_deferred", "deferred:20ms").await;
 }
 
+#[allow(clippy::print_stdout)] // the child reports its version to the parent on stdout
 async fn sixteen_processes(test: &str, durability: &str) {
     if env(CHILD).as_deref() == Some("create") {
         // Child: wait for the start signal so all 16 race, then create one version.

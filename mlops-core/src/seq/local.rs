@@ -15,9 +15,10 @@
 //!   entry, and committing the inode's latest transaction commits every earlier
 //!   one. That holds for ext4, XFS and btrfs, detected with `statfs`; on any other
 //!   filesystem (and off Linux) the directory is `fsync`ed as well, as POSIX asks.
-//! - [`Durability::Deferred`]: returns at once; a background flusher `fsync`s
-//!   every record published since its last round within the window (group
-//!   commit), and [`LocalPublisher::flush`] is the barrier. The record is visible
+//! - [`Durability::Deferred`]: returns at once; a background flusher makes every
+//!   record published since its last round durable within the window with one
+//!   `syncfs` (group commit: one journal commit and one device flush per round),
+//!   and [`LocalPublisher::flush`] is the barrier. The record is visible
 //!   to every process and survives a killed process when the call returns (it is
 //!   in the page cache under its final name); an OS crash or power loss may lose
 //!   the records of the last window, never reorders them (the journal commits
@@ -255,19 +256,22 @@ impl Shared {
         Ok(seq)
     }
 
-    /// One flush round: every pending record, oldest first.
+    /// One flush round for every pending record: a single `syncfs` of their
+    /// filesystem (one journal commit and one device flush, however many records
+    /// the round holds). Deferral only runs on Linux (ext4/XFS/btrfs), where
+    /// `syncfs` writes back every dirty file of the filesystem and commits it.
     fn flush_pending(&self) -> Result<()> {
         let _round = guard(&self.round);
         let files = std::mem::take(&mut *guard(&self.pending));
-        for (path, file) in &files {
-            if let Err(e) = file.sync_all() {
-                let err = Error::io(path, e);
-                *guard(&self.failed) = Some(format!(
-                    "a deferred flush failed, records from {} on may not be durable: {err}",
-                    path.display()
-                ));
-                return Err(err);
-            }
+        if let Some((path, file)) = files.first()
+            && let Err(e) = sync_filesystem(file)
+        {
+            let err = Error::io(path, e);
+            *guard(&self.failed) = Some(format!(
+                "a deferred flush failed, records from {} on may not be durable: {err}",
+                path.display()
+            ));
+            return Err(err);
         }
         match guard(&self.failed).clone() {
             Some(why) => Err(Error::backend("file", why)),
@@ -281,6 +285,18 @@ impl Drop for Shared {
         if let Err(e) = self.flush_pending() {
             tracing::warn!(error = %e, "final flush of deferred records failed");
         }
+    }
+}
+
+/// Makes every write to `file`'s filesystem durable (`syncfs`; elsewhere the file).
+fn sync_filesystem(file: &File) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        rustix::fs::syncfs(file).map_err(std::io::Error::from)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        file.sync_all()
     }
 }
 

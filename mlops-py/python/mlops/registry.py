@@ -67,7 +67,13 @@ class PromotionRequest(dict):
 class Registry:
     """A model registry over an object-store URL (``file:///srv/registry``, ``memory://``,
     ``s3://bucket/reg`` with ``options``). `environments`: the promotion environments as a
-    dict (default development → qa (1 approval) → staging (2) → production (2 release-managers))."""
+    dict (default development → qa (1 approval) → staging (2) → production (2 release-managers)).
+
+    On ``file://``, ``options={"durability": ...}`` says how durable a change is when its call
+    returns: ``"flush"`` (the default: flushed first), ``"deferred"`` / ``"deferred:<n>ms"``
+    (visible and safe from a killed process at once, group-committed to disk within 100 ms or
+    ``n`` ms; :meth:`flush` is the barrier; an OS crash may lose the last window, in order) or
+    ``"off"``."""
 
     def __init__(
         self,
@@ -84,6 +90,10 @@ class Registry:
     @property
     def uri(self) -> str:
         return self._r.uri
+
+    def flush(self) -> None:
+        """Makes every change made so far durable (the barrier of ``durability="deferred"``)."""
+        self._r.flush()
 
     def create_model(self, name: str) -> Dict[str, Any]:
         return json.loads(self._r.create_model_json(name))

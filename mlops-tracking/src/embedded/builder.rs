@@ -66,7 +66,10 @@ impl EmbeddedTrackerBuilder {
         let tracker = EmbeddedTracker::from_storage(storage)?;
         // A file:// storage opened here maps keys to files below its directory (no
         // prefix): metric segments can take the one-flush path (see `mlops_core::seq::local`).
-        let root = tracker.storage().local_dir().map(std::path::Path::to_path_buf);
+        let root = tracker
+            .storage()
+            .local_dir()
+            .map(std::path::Path::to_path_buf);
         Ok(match root {
             Some(root) => {
                 let fsync = self

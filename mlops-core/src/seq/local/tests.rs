@@ -113,7 +113,11 @@ fn unjournaled_filesystems_sync_the_directory_and_never_defer() {
             within: Durability::WINDOW,
         },
     );
-    assert_eq!(deferred.durability(), Durability::Flush, "no ordered journal: flush per record");
+    assert_eq!(
+        deferred.durability(),
+        Durability::Flush,
+        "no ordered journal: flush per record"
+    );
     assert!(!LocalPublisher::new(shm.path().into(), Durability::Off).syncs_directory());
     // a root that does not exist yet is probed through its nearest ancestor
     assert!(!journals_links(&shm.path().join("not/yet")));
@@ -129,9 +133,17 @@ async fn deferred_records_are_visible_at_once_and_flushed_within_the_window() {
     let w = LocalPublisher::new(tmp.path().into(), Durability::Deferred { within });
     assert_eq!(w.durability(), Durability::Deferred { within });
     for i in 1..=5u64 {
-        assert_eq!(w.create("d", 1, Bytes::from(vec![b'r'; 10])).await.unwrap(), i);
+        assert_eq!(
+            w.create("d", 1, Bytes::from(vec![b'r'; 10])).await.unwrap(),
+            i
+        );
         // visible under its final name before any flush
-        assert_eq!(std::fs::read(tmp.path().join("d").join(seq_name(i))).unwrap().len(), 10);
+        assert_eq!(
+            std::fs::read(tmp.path().join("d").join(seq_name(i)))
+                .unwrap()
+                .len(),
+            10
+        );
     }
     // the flusher thread empties the queue within a few windows, without a barrier
     let t0 = std::time::Instant::now();
@@ -168,7 +180,11 @@ async fn a_full_queue_is_flushed_by_the_writer() {
     for _ in 0..PENDING_MAX {
         w.create("q", 1, "x".into()).await.unwrap();
     }
-    assert_eq!(pending(&w), 0, "the writer that filled the queue flushed it");
+    assert_eq!(
+        pending(&w),
+        0,
+        "the writer that filled the queue flushed it"
+    );
     w.create("q", 1, "x".into()).await.unwrap();
     assert_eq!(pending(&w), 1);
 }
@@ -177,11 +193,15 @@ async fn a_full_queue_is_flushed_by_the_writer() {
 async fn a_failed_background_flush_is_reported_by_the_next_call() {
     let tmp = tempfile::tempdir().unwrap();
     let w = LocalPublisher::new(tmp.path().into(), Durability::Off);
-    *guard(&w.shared.failed) = Some("a deferred flush failed, records from /x on may not be durable".into());
+    *guard(&w.shared.failed) =
+        Some("a deferred flush failed, records from /x on may not be durable".into());
     let err = w.create("f", 1, "x".into()).await.unwrap_err();
     assert!(err.to_string().contains("may not be durable"), "{err}");
     assert!(w.flush().await.is_err());
-    assert!(!tmp.path().join("f").exists(), "nothing written after the failure");
+    assert!(
+        !tmp.path().join("f").exists(),
+        "nothing written after the failure"
+    );
 }
 
 #[test]
@@ -193,7 +213,13 @@ fn durability_values_parse_or_name_the_bad_value() {
             within: Durability::WINDOW
         }
     );
-    for bad in ["deferred:0ms", "deferred:70000ms", "deferred:5s", "sometimes", ""] {
+    for bad in [
+        "deferred:0ms",
+        "deferred:70000ms",
+        "deferred:5s",
+        "sometimes",
+        "",
+    ] {
         let e = Durability::parse(bad).unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument, "{bad}");
         assert!(e.to_string().contains("durability"), "{e}");
