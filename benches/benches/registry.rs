@@ -19,8 +19,9 @@
 //!   Each sample's directory is kept until the end, so deleting it (this machine mounts
 //!   with `discard`) does not slow the next sample.
 //! - `registry_resolve/*`: `resolve_alias` on a model with 200 versions beside a raw
-//!   object-store `get` of the same version record key (the floor: one read), and a raw
-//!   `get` of a missing key (the one read a warm resolve makes: the freshness probe).
+//!   object-store `get` of the same version record key, a plain `std::fs::read` of that
+//!   record's file, and a raw `get` of a missing key. A warm resolve makes one read: the
+//!   freshness probe of the next event's file, read in place on `file://` (ADR 0004).
 //!
 //! Run with `benches/run-registry-peer.sh`, which also runs the MLflow peer and prints ratios.
 
@@ -221,6 +222,8 @@ fn bench_resolve(c: &mut Criterion) {
     // a key in the same directory that does not exist
     let missing = reg.version_key(&m, VERSIONS + 1_000).unwrap();
     let store = reg.storage().store().clone();
+    let file = dir.path().join("registry").join(key.as_ref());
+    assert!(file.is_file(), "{}", file.display());
     let mut g = c.benchmark_group("registry_resolve");
     g.sample_size(50);
     g.measurement_time(Duration::from_secs(3));
@@ -235,6 +238,9 @@ fn bench_resolve(c: &mut Criterion) {
             let got = store.get(&key).await.unwrap().bytes().await.unwrap();
             black_box(got.len())
         });
+    });
+    g.bench_function("baseline_fs_read_version_record_file", |b| {
+        b.iter(|| black_box(std::fs::read(&file).unwrap().len()));
     });
     g.bench_function("baseline_raw_get_missing_key_file", |b| {
         b.to_async(&rt).iter(|| async {

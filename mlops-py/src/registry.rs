@@ -51,7 +51,10 @@ impl PyRegistry {
         let durability = options.remove("durability");
         let storage = Storage::from_url_opts(uri, options.clone()).py()?;
         let mut builder = EmbeddedRegistry::builder().with_storage(storage.clone());
-        for (k, v) in options.into_iter().chain(durability.map(|d| ("durability".into(), d))) {
+        for (k, v) in options
+            .into_iter()
+            .chain(durability.map(|d| ("durability".into(), d)))
+        {
             builder = builder.with_option(k, v);
         }
         let embedded = builder.build().py()?;

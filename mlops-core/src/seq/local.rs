@@ -187,20 +187,41 @@ impl LocalPublisher {
         self.shared.sync_dir
     }
 
+    /// The directory the object key `key_dir` maps to.
+    fn dir(&self, key_dir: &str) -> PathBuf {
+        key_dir
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .fold(self.shared.root.clone(), |p, s| p.join(s))
+    }
+
     /// Creates `<key_dir>/<seq>` holding `bytes` for the lowest free `seq >= start`
     /// (create-only) and returns `seq`. `key_dir` is the object key of the directory.
     ///
     /// # Errors
     /// I/O failures, naming the file; an earlier background flush that failed.
     pub async fn create(&self, key_dir: &str, start: u64, bytes: Bytes) -> Result<u64> {
-        let dir = key_dir
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .fold(self.shared.root.clone(), |p, s| p.join(s));
+        let dir = self.dir(key_dir);
         let shared = self.shared.clone();
         tokio::task::spawn_blocking(move || shared.create_blocking(&dir, start, &bytes))
             .await
             .map_err(|e| Error::backend("file", format!("record writer task: {e}")))?
+    }
+
+    /// Reads record `<key_dir>/<seq>` in place (`None` if absent). Records are
+    /// small and local, so the read runs on the calling thread: a few
+    /// microseconds from the page cache, where handing it to a blocking-pool
+    /// thread would cost more than the read.
+    ///
+    /// # Errors
+    /// I/O failures other than "not found", naming the file.
+    pub fn read(&self, key_dir: &str, seq: u64) -> Result<Option<Bytes>> {
+        let path = self.dir(key_dir).join(seq_name(seq));
+        match std::fs::read(&path) {
+            Ok(b) => Ok(Some(b.into())),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, e)),
+        }
     }
 
     /// Flushes every record published so far (a no-op unless `Deferred`).

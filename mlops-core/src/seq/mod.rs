@@ -166,6 +166,11 @@ impl SeqLog {
     /// `NotFound` if it does not exist; other store failures.
     pub async fn get(&self, seq: u64) -> Result<Bytes> {
         let key = self.key(seq);
+        if let Some(local) = &self.local {
+            return local
+                .read(self.dir.as_ref(), seq)?
+                .ok_or_else(|| Error::not_found("record", key.as_ref()));
+        }
         let got = self
             .store
             .get(&key)
