@@ -23,7 +23,7 @@
 //! flushed can leave its record cut short; its call never returned (or was in
 //! the deferred loss window), so readers treat such a record as absent: a torn
 //! version is not found and never listed, a torn event is skipped, and the
-//! number is never reused ([`is_torn`]).
+//! number is never reused (`is_torn` says what counts as cut short).
 //!
 //! Mutable state is the fold of the event log; each process caches the fold.
 //! The log has no gaps, so the cache is current exactly when the event after
