@@ -38,5 +38,8 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-pub use online::{Audit, AuditLayer, GovernanceLayer, Governed, ONLINE_STORE_METHODS};
+/// The wrappers are core's, shared by every domain crate; this crate implements
+/// [`OnlineStore`](crate::OnlineStore) for them.
+pub use mlops_core::layer::{Audit, AuditLayer, GovernanceLayer, Governed};
+pub use online::ONLINE_STORE_METHODS;
 pub use store::{FEATURE_STORE_METHODS, GovernedFeatureStore};

@@ -1,13 +1,12 @@
-//! Governance and audit layers for [`OnlineStore`].
+//! [`OnlineStore`] for [`Governed`] and [`Audit`] (the wrappers and their builders
+//! are [`mlops_core::layer`]'s), and the online store's method table.
 
 use crate::error::Result;
 use crate::online::{Capabilities, OnlineRow, OnlineStore, RowSink};
 use async_trait::async_trait;
-use mlops_core::audit::AuditLog;
-use mlops_core::layer::{AuditSink, Guard, canonical, scoped};
-use mlops_core::policy::{Authorizer, MethodRule, MethodTable};
-use mlops_core::{Action, Digest, Principal, ResourceKind, ResourceRef};
-use std::sync::Arc;
+use mlops_core::layer::{Audit, Governed, scoped};
+use mlops_core::policy::{MethodRule, MethodTable};
+use mlops_core::{Action, Digest, ResourceKind, ResourceRef};
 
 /// The action each [`OnlineStore`] method needs on `online_store:<view>`.
 /// `capabilities` is local metadata: listed as a read, never checked.
@@ -28,149 +27,64 @@ fn resource(env: Option<&str>, view: &str) -> ResourceRef {
     scoped(ResourceKind::OnlineStore, view, env)
 }
 
-/// Builds [`Governed`] online stores.
-#[derive(Debug, Clone)]
-pub struct GovernanceLayer {
-    guard: Guard,
+/// What a governed online-store call is checked on: `online_store:<view>`, with
+/// the action from [`ONLINE_STORE_METHODS`].
+trait Check {
+    async fn check(&self, method: &str, view: &str) -> Result<()>;
 }
 
-impl GovernanceLayer {
-    /// Governs calls of `principal` with `authorizer`.
-    pub fn new(authorizer: Arc<dyn Authorizer>, principal: Principal) -> Self {
-        Self {
-            guard: Guard::new(authorizer, principal),
-        }
-    }
-
-    /// Scopes every resource to `env`.
-    pub fn with_environment(mut self, env: impl Into<String>) -> Self {
-        self.guard = self.guard.with_environment(env);
-        self
-    }
-
-    /// Wraps `inner`.
-    pub fn layer<T: OnlineStore>(&self, inner: T) -> Governed<T> {
-        Governed {
-            inner,
-            guard: self.guard.clone(),
-        }
-    }
-}
-
-/// An [`OnlineStore`] that checks every call against a policy first.
-#[derive(Debug)]
-pub struct Governed<T> {
-    inner: T,
-    guard: Guard,
-}
-
-impl<T> Governed<T> {
+impl<T> Check for Governed<T> {
     async fn check(&self, method: &str, view: &str) -> Result<()> {
-        let r = resource(self.guard.environment(), view);
-        Ok(self.guard.check(&ONLINE_STORE_METHODS, method, &r).await?)
+        let r = |env: Option<&str>| resource(env, view);
+        Ok(self.authorize(&ONLINE_STORE_METHODS, method, r).await?)
     }
 }
 
-impl<T: std::fmt::Display> std::fmt::Display for Governed<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Governed({}, {})", self.inner, self.guard.principal())
-    }
-}
-
+/// Checks every call against a policy first.
 #[async_trait]
 #[deny(clippy::missing_trait_methods)]
 impl<T: OnlineStore> OnlineStore for Governed<T> {
     fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
+        self.inner().capabilities()
     }
     async fn write(&self, view: &str, rows: Vec<OnlineRow>) -> Result<()> {
         self.check("write", view).await?;
-        self.inner.write(view, rows).await
+        self.inner().write(view, rows).await
     }
     async fn read(&self, view: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<OnlineRow>>> {
         self.check("read", view).await?;
-        self.inner.read(view, keys).await
+        self.inner().read(view, keys).await
     }
     async fn read_into(&self, view: &str, keys: &[&[u8]], sink: &mut dyn RowSink) -> Result<()> {
         // The same action as `read` (its rule says so): the same read, without copies.
         self.check("read_into", view).await?;
-        self.inner.read_into(view, keys, sink).await
+        self.inner().read_into(view, keys, sink).await
     }
     async fn set_watermark(&self, view: &str, ts: i64) -> Result<()> {
         self.check("set_watermark", view).await?;
-        self.inner.set_watermark(view, ts).await
+        self.inner().set_watermark(view, ts).await
     }
     async fn watermark(&self, view: &str) -> Result<Option<i64>> {
         self.check("watermark", view).await?;
-        self.inner.watermark(view).await
+        self.inner().watermark(view).await
     }
     async fn delete_view(&self, view: &str) -> Result<()> {
         self.check("delete_view", view).await?;
-        self.inner.delete_view(view).await
+        self.inner().delete_view(view).await
     }
 }
 
-/// Builds [`Audit`] online stores.
-#[derive(Debug, Clone)]
-pub struct AuditLayer {
-    sink: AuditSink,
-    environment: Option<String>,
+/// How an audited online-store call is recorded: on `online_store:<view>`, with
+/// the online store's method table.
+trait Rec {
+    fn rec<R>(&self, method: &str, view: &str, args: &[&dyn std::fmt::Debug], r: &Result<R>);
 }
 
-impl AuditLayer {
-    /// Records `principal`'s mutating calls into `log`.
-    pub fn new(log: AuditLog, principal: Principal) -> Self {
-        Self {
-            sink: AuditSink::new(log, principal),
-            environment: None,
-        }
-    }
-
-    /// Also records reads.
-    pub fn with_audit_reads(mut self, yes: bool) -> Self {
-        self.sink = self.sink.with_audit_reads(yes);
-        self
-    }
-
-    /// Scopes recorded resources to `env`.
-    pub fn with_environment(mut self, env: impl Into<String>) -> Self {
-        self.environment = Some(env.into());
-        self
-    }
-
-    /// Wraps `inner`.
-    pub fn layer<T: OnlineStore>(&self, inner: T) -> Audit<T> {
-        Audit {
-            inner,
-            sink: self.sink.clone(),
-            environment: self.environment.clone(),
-        }
-    }
-}
-
-/// An [`OnlineStore`] that records every mutating call (and reads, if configured).
-/// Written rows enter the request digest as the digest of their keys, times and values.
-#[derive(Debug)]
-pub struct Audit<T> {
-    inner: T,
-    sink: AuditSink,
-    environment: Option<String>,
-}
-
-impl<T> Audit<T> {
+impl<T> Rec for Audit<T> {
     fn rec<R>(&self, method: &str, view: &str, args: &[&dyn std::fmt::Debug], r: &Result<R>) {
-        if !self.sink.wants(&ONLINE_STORE_METHODS, method) {
-            return;
-        }
-        let res = resource(self.environment.as_deref(), view);
         let outcome = r.as_ref().map(drop).map_err(|e| e.kind());
-        self.sink.record(
-            &ONLINE_STORE_METHODS,
-            method,
-            res,
-            &canonical(method, args),
-            outcome,
-        );
+        let res = |env: Option<&str>| resource(env, view);
+        self.record_call(&ONLINE_STORE_METHODS, method, res, args, outcome);
     }
 }
 
@@ -187,46 +101,42 @@ fn rows_digest(rows: &[OnlineRow]) -> Digest {
     Digest::of(&h)
 }
 
-impl<T: std::fmt::Display> std::fmt::Display for Audit<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Audit({})", self.inner)
-    }
-}
-
+/// Records every mutating call (and reads, if configured). Written rows enter the
+/// request digest as the digest of their keys, times and values.
 #[async_trait]
 #[deny(clippy::missing_trait_methods)]
 impl<T: OnlineStore> OnlineStore for Audit<T> {
     fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
+        self.inner().capabilities()
     }
     async fn write(&self, view: &str, rows: Vec<OnlineRow>) -> Result<()> {
         let d = rows_digest(&rows);
-        let r = self.inner.write(view, rows).await;
+        let r = self.inner().write(view, rows).await;
         self.rec("write", view, &[&view, &d], &r);
         r
     }
     async fn read(&self, view: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<OnlineRow>>> {
-        let r = self.inner.read(view, keys).await;
+        let r = self.inner().read(view, keys).await;
         self.rec("read", view, &[&view, &keys], &r);
         r
     }
     async fn read_into(&self, view: &str, keys: &[&[u8]], sink: &mut dyn RowSink) -> Result<()> {
-        let r = self.inner.read_into(view, keys, sink).await;
+        let r = self.inner().read_into(view, keys, sink).await;
         self.rec("read_into", view, &[&view, &keys], &r);
         r
     }
     async fn set_watermark(&self, view: &str, ts: i64) -> Result<()> {
-        let r = self.inner.set_watermark(view, ts).await;
+        let r = self.inner().set_watermark(view, ts).await;
         self.rec("set_watermark", view, &[&view, &ts], &r);
         r
     }
     async fn watermark(&self, view: &str) -> Result<Option<i64>> {
-        let r = self.inner.watermark(view).await;
+        let r = self.inner().watermark(view).await;
         self.rec("watermark", view, &[&view], &r);
         r
     }
     async fn delete_view(&self, view: &str) -> Result<()> {
-        let r = self.inner.delete_view(view).await;
+        let r = self.inner().delete_view(view).await;
         self.rec("delete_view", view, &[&view], &r);
         r
     }

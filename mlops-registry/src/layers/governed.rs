@@ -1,4 +1,6 @@
-//! [`Governed`] / [`GovernanceLayer`] for [`ModelRegistry`].
+//! [`ModelRegistry`] for [`Governed`] (the wrapper and its
+//! [`GovernanceLayer`](mlops_core::layer::GovernanceLayer) builder are
+//! [`mlops_core::layer`]'s), and the registry's method table.
 
 use crate::error::Result;
 use crate::registry::ModelRegistry;
@@ -8,12 +10,11 @@ use crate::types::{
 };
 use async_trait::async_trait;
 use bytes::Bytes;
-use mlops_core::layer::{Guard, scoped};
+use mlops_core::layer::{Governed, scoped};
 use mlops_core::name::{Alias, ModelName};
 use mlops_core::path::ArtifactPath;
-use mlops_core::policy::{Authorizer, MethodRule, MethodTable};
-use mlops_core::{Action, Principal, ResourceKind, ResourceRef};
-use std::sync::Arc;
+use mlops_core::policy::{MethodRule, MethodTable};
+use mlops_core::{Action, ResourceKind, ResourceRef};
 
 /// The action each [`ModelRegistry`] method needs on `model:<name>`.
 /// `capabilities` and `uri` are local metadata: listed as reads, never checked.
@@ -51,75 +52,39 @@ pub(crate) fn resource(
     scoped(ResourceKind::Model, n, env.or(alias.as_deref()))
 }
 
-/// Builds [`Governed`] registries: an authorizer, the acting principal and an
-/// optional environment.
-#[derive(Debug, Clone)]
-pub struct GovernanceLayer {
-    guard: Guard,
+/// What a governed registry call is checked on: `model:<name>` (see [`resource`]),
+/// with the action from [`REGISTRY_METHODS`].
+trait Check {
+    async fn check(
+        &self,
+        method: &str,
+        name: Option<&ModelName>,
+        alias: Option<&Alias>,
+    ) -> Result<()>;
 }
 
-impl GovernanceLayer {
-    /// Governs calls of `principal` with `authorizer`.
-    pub fn new(authorizer: Arc<dyn Authorizer>, principal: Principal) -> Self {
-        Self {
-            guard: Guard::new(authorizer, principal),
-        }
-    }
-
-    /// Scopes every resource to `env` (`model:<name>@<env>`).
-    pub fn with_environment(mut self, env: impl Into<String>) -> Self {
-        self.guard = self.guard.with_environment(env);
-        self
-    }
-
-    /// Wraps `inner`.
-    pub fn layer<T: ModelRegistry>(&self, inner: T) -> Governed<T> {
-        Governed {
-            inner,
-            guard: self.guard.clone(),
-        }
-    }
-}
-
-/// A [`ModelRegistry`] that checks every call against a policy first; refusals are
-/// `PermissionDenied` naming principal, action and resource, and never reach `T`.
-#[derive(Debug)]
-pub struct Governed<T> {
-    inner: T,
-    guard: Guard,
-}
-
-impl<T> Governed<T> {
-    /// The wrapped registry.
-    pub fn inner(&self) -> &T {
-        &self.inner
-    }
-
+impl<T> Check for Governed<T> {
     async fn check(
         &self,
         method: &str,
         name: Option<&ModelName>,
         alias: Option<&Alias>,
     ) -> Result<()> {
-        let r = resource(self.guard.environment(), name, alias);
-        Ok(self.guard.check(&REGISTRY_METHODS, method, &r).await?)
+        let r = |env: Option<&str>| resource(env, name, alias);
+        Ok(self.authorize(&REGISTRY_METHODS, method, r).await?)
     }
 }
 
-impl<T: std::fmt::Display> std::fmt::Display for Governed<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Governed({}, {})", self.inner, self.guard.principal())
-    }
-}
-
+/// Checks every call against a policy first; refusals are `PermissionDenied`
+/// naming principal, action and resource, and never reach `T`.
 #[async_trait]
 #[deny(clippy::missing_trait_methods)]
 impl<T: ModelRegistry> ModelRegistry for Governed<T> {
     fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
+        self.inner().capabilities()
     }
     fn uri(&self) -> String {
-        self.inner.uri()
+        self.inner().uri()
     }
     async fn create_model_opts(
         &self,
@@ -127,31 +92,31 @@ impl<T: ModelRegistry> ModelRegistry for Governed<T> {
         opts: CreateModelOptions,
     ) -> Result<RegisteredModel> {
         self.check("create_model_opts", Some(name), None).await?;
-        self.inner.create_model_opts(name, opts).await
+        self.inner().create_model_opts(name, opts).await
     }
     async fn get_model(&self, name: &ModelName) -> Result<RegisteredModel> {
         self.check("get_model", Some(name), None).await?;
-        self.inner.get_model(name).await
+        self.inner().get_model(name).await
     }
     async fn search_models(&self, query: &ModelQuery) -> Result<Page<RegisteredModel>> {
         self.check("search_models", None, None).await?;
-        self.inner.search_models(query).await
+        self.inner().search_models(query).await
     }
     async fn update_model(&self, name: &ModelName, update: ModelUpdate) -> Result<RegisteredModel> {
         self.check("update_model", Some(name), None).await?;
-        self.inner.update_model(name, update).await
+        self.inner().update_model(name, update).await
     }
     async fn delete_model(&self, name: &ModelName) -> Result<()> {
         self.check("delete_model", Some(name), None).await?;
-        self.inner.delete_model(name).await
+        self.inner().delete_model(name).await
     }
     async fn create_version(&self, name: &ModelName, new: NewModelVersion) -> Result<ModelVersion> {
         self.check("create_version", Some(name), None).await?;
-        self.inner.create_version(name, new).await
+        self.inner().create_version(name, new).await
     }
     async fn get_version(&self, name: &ModelName, version: u64) -> Result<ModelVersion> {
         self.check("get_version", Some(name), None).await?;
-        self.inner.get_version(name, version).await
+        self.inner().get_version(name, version).await
     }
     async fn search_versions(
         &self,
@@ -159,7 +124,7 @@ impl<T: ModelRegistry> ModelRegistry for Governed<T> {
         query: &VersionQuery,
     ) -> Result<Page<ModelVersion>> {
         self.check("search_versions", Some(name), None).await?;
-        self.inner.search_versions(name, query).await
+        self.inner().search_versions(name, query).await
     }
     async fn update_version(
         &self,
@@ -168,23 +133,23 @@ impl<T: ModelRegistry> ModelRegistry for Governed<T> {
         update: VersionUpdate,
     ) -> Result<ModelVersion> {
         self.check("update_version", Some(name), None).await?;
-        self.inner.update_version(name, version, update).await
+        self.inner().update_version(name, version, update).await
     }
     async fn delete_version(&self, name: &ModelName, version: u64) -> Result<()> {
         self.check("delete_version", Some(name), None).await?;
-        self.inner.delete_version(name, version).await
+        self.inner().delete_version(name, version).await
     }
     async fn set_alias(&self, name: &ModelName, alias: &Alias, version: u64) -> Result<()> {
         self.check("set_alias", Some(name), Some(alias)).await?;
-        self.inner.set_alias(name, alias, version).await
+        self.inner().set_alias(name, alias, version).await
     }
     async fn delete_alias(&self, name: &ModelName, alias: &Alias) -> Result<()> {
         self.check("delete_alias", Some(name), Some(alias)).await?;
-        self.inner.delete_alias(name, alias).await
+        self.inner().delete_alias(name, alias).await
     }
     async fn resolve_alias(&self, name: &ModelName, alias: &Alias) -> Result<ModelVersion> {
         self.check("resolve_alias", Some(name), Some(alias)).await?;
-        self.inner.resolve_alias(name, alias).await
+        self.inner().resolve_alias(name, alias).await
     }
     async fn get_artifact(
         &self,
@@ -193,6 +158,6 @@ impl<T: ModelRegistry> ModelRegistry for Governed<T> {
         path: &ArtifactPath,
     ) -> Result<Bytes> {
         self.check("get_artifact", Some(name), None).await?;
-        self.inner.get_artifact(name, version, path).await
+        self.inner().get_artifact(name, version, path).await
     }
 }

@@ -53,7 +53,9 @@ mod promotion;
 #[cfg(test)]
 mod tests;
 
-pub use audit::{Audit, AuditLayer};
 pub use compliance::attach_compliance;
-pub use governed::{GovernanceLayer, Governed, REGISTRY_METHODS};
+pub use governed::REGISTRY_METHODS;
+/// The wrappers are core's, shared by every domain crate; this crate implements
+/// [`ModelRegistry`](crate::ModelRegistry) for them.
+pub use mlops_core::layer::{Audit, AuditLayer, GovernanceLayer, Governed};
 pub use promotion::PolicyApprovals;

@@ -1,6 +1,7 @@
-//! [`Audit`] / [`AuditLayer`] for [`Tracker`].
+//! [`Tracker`] for [`Audit`] (the wrapper and its
+//! [`AuditLayer`](mlops_core::layer::AuditLayer) builder are [`mlops_core::layer`]'s).
 
-use super::governed::{RunScope, TRACKER_METHODS, experiment, search_scope};
+use super::governed::{TRACKER_METHODS, experiment, experiment_of, search_scope};
 use crate::error::Result;
 use crate::tracker::Tracker;
 use crate::types::{
@@ -9,63 +10,8 @@ use crate::types::{
 };
 use async_trait::async_trait;
 use bytes::Bytes;
-use mlops_core::Principal;
-use mlops_core::audit::AuditLog;
-use mlops_core::layer::{AuditSink, canonical, digest_arg};
+use mlops_core::layer::{Audit, canonical, digest_arg};
 use std::collections::BTreeMap;
-
-/// Builds [`Audit`] trackers: the log, the acting principal, whether reads are
-/// audited, and the environment (match the governance layer's).
-#[derive(Debug, Clone)]
-pub struct AuditLayer {
-    sink: AuditSink,
-    environment: Option<String>,
-}
-
-impl AuditLayer {
-    /// Records `principal`'s mutating calls into `log`.
-    pub fn new(log: AuditLog, principal: Principal) -> Self {
-        Self {
-            sink: AuditSink::new(log, principal),
-            environment: None,
-        }
-    }
-
-    /// Also records reads.
-    pub fn with_audit_reads(mut self, yes: bool) -> Self {
-        self.sink = self.sink.with_audit_reads(yes);
-        self
-    }
-
-    /// Scopes recorded resources to `env`.
-    pub fn with_environment(mut self, env: impl Into<String>) -> Self {
-        self.environment = Some(env.into());
-        self
-    }
-
-    /// Wraps `inner`.
-    pub fn layer<T: Tracker>(&self, inner: T) -> Audit<T> {
-        Audit {
-            inner,
-            sink: self.sink.clone(),
-            environment: self.environment.clone(),
-            runs: RunScope::default(),
-        }
-    }
-}
-
-/// A [`Tracker`] that records every mutating call (and reads, if configured) in an
-/// [`AuditLog`]. Run calls are recorded on the run's experiment, looked up before
-/// the call through the wrapped tracker (`experiment:unknown` when that lookup
-/// fails, e.g. the run does not exist or the principal may not read it); the run id
-/// is always in the event's `run` detail.
-#[derive(Debug)]
-pub struct Audit<T> {
-    inner: T,
-    sink: AuditSink,
-    environment: Option<String>,
-    runs: RunScope,
-}
 
 /// What a recorded call is about: an experiment, or a run (its experiment, when it
 /// could be resolved, and its id).
@@ -74,72 +20,69 @@ enum On<'a> {
     Run(Option<String>, String),
 }
 
-impl<T: Tracker> Audit<T> {
-    /// The wrapped tracker.
-    pub fn inner(&self) -> &T {
-        &self.inner
-    }
-
+/// How an audited tracker call is recorded: on its experiment (a run's, looked up
+/// before the call), with the tracker's method table.
+trait Rec {
     /// Resolves a run's experiment before the call, if the call is recorded.
+    async fn run(&self, method: &str, run_id: &str) -> On<'static>;
+    fn rec<R>(&self, method: &str, on: On<'_>, args: &[&dyn std::fmt::Debug], r: &Result<R>);
+}
+
+impl<T: Tracker> Rec for Audit<T> {
     async fn run(&self, method: &str, run_id: &str) -> On<'static> {
-        if !self.sink.wants(&TRACKER_METHODS, method) {
+        if !self.sink().wants(&TRACKER_METHODS, method) {
             return On::Run(None, run_id.to_string());
         }
-        let exp = self
-            .runs
-            .experiment_of(&self.inner, run_id)
+        let exp = experiment_of(self.scopes(), self.inner(), run_id)
             .await
             .unwrap_or_else(|_| "unknown".to_string());
         On::Run(Some(exp), run_id.to_string())
     }
 
     fn rec<R>(&self, method: &str, on: On<'_>, args: &[&dyn std::fmt::Debug], r: &Result<R>) {
-        if !self.sink.wants(&TRACKER_METHODS, method) {
+        let sink = self.sink();
+        if !sink.wants(&TRACKER_METHODS, method) {
             return;
         }
         let (exp, run) = match &on {
             On::Exp(e) => (*e, None),
             On::Run(e, run) => (e.as_deref().unwrap_or("unknown"), Some(run)),
         };
-        let res = experiment(self.environment.as_deref(), exp);
+        let res = experiment(sink.environment(), exp);
         let outcome = r.as_ref().map(drop).map_err(|e| e.kind());
         let req = canonical(method, args);
-        if let Some(mut ev) = self
-            .sink
-            .event(&TRACKER_METHODS, method, res, &req, outcome)
-        {
+        if let Some(mut ev) = sink.event(&TRACKER_METHODS, method, res, &req, outcome) {
             // the run id names the resource even when its experiment cannot be
             // resolved (a principal who may not read the run)
             if let Some(run) = run {
                 ev = ev.with_detail("run", run.clone());
             }
-            self.sink.log().record(ev);
+            sink.log().record(ev);
         }
     }
 }
 
-impl<T: std::fmt::Display> std::fmt::Display for Audit<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Audit({})", self.inner)
-    }
-}
-
+/// Records every mutating call (and reads, if configured) in an
+/// [`AuditLog`](mlops_core::audit::AuditLog). Run calls are recorded on the run's
+/// experiment, looked up before the call through the wrapped tracker
+/// (`experiment:unknown` when that lookup fails, e.g. the run does not exist or the
+/// principal may not read it); the run id is always in the event's `run` detail.
 #[async_trait]
 #[deny(clippy::missing_trait_methods)]
 impl<T: Tracker> Tracker for Audit<T> {
     fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
+        self.inner().capabilities()
     }
     fn uri(&self) -> String {
-        self.inner.uri()
+        self.inner().uri()
     }
     async fn create_experiment(&self, name: &str, tags: &[Tag]) -> Result<String> {
-        let r = self.inner.create_experiment(name, tags).await;
+        let r = self.inner().create_experiment(name, tags).await;
         self.rec("create_experiment", On::Exp(name), &[&name, &tags], &r);
         r
     }
     async fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
-        let r = self.inner.get_experiment(experiment_id).await;
+        let r = self.inner().get_experiment(experiment_id).await;
         self.rec(
             "get_experiment",
             On::Exp(experiment_id),
@@ -149,17 +92,20 @@ impl<T: Tracker> Tracker for Audit<T> {
         r
     }
     async fn get_experiment_by_name(&self, name: &str) -> Result<Experiment> {
-        let r = self.inner.get_experiment_by_name(name).await;
+        let r = self.inner().get_experiment_by_name(name).await;
         self.rec("get_experiment_by_name", On::Exp(name), &[&name], &r);
         r
     }
     async fn search_experiments(&self, query: &SearchExperiments) -> Result<Page<Experiment>> {
-        let r = self.inner.search_experiments(query).await;
+        let r = self.inner().search_experiments(query).await;
         self.rec("search_experiments", On::Exp("*"), &[query], &r);
         r
     }
     async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
-        let r = self.inner.rename_experiment(experiment_id, new_name).await;
+        let r = self
+            .inner()
+            .rename_experiment(experiment_id, new_name)
+            .await;
         self.rec(
             "rename_experiment",
             On::Exp(experiment_id),
@@ -170,7 +116,7 @@ impl<T: Tracker> Tracker for Audit<T> {
     }
     async fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> Result<()> {
         let r = self
-            .inner
+            .inner()
             .set_experiment_tag(experiment_id, key, value)
             .await;
         self.rec(
@@ -182,7 +128,7 @@ impl<T: Tracker> Tracker for Audit<T> {
         r
     }
     async fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
-        let r = self.inner.delete_experiment(experiment_id).await;
+        let r = self.inner().delete_experiment(experiment_id).await;
         self.rec(
             "delete_experiment",
             On::Exp(experiment_id),
@@ -192,7 +138,7 @@ impl<T: Tracker> Tracker for Audit<T> {
         r
     }
     async fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
-        let r = self.inner.restore_experiment(experiment_id).await;
+        let r = self.inner().restore_experiment(experiment_id).await;
         self.rec(
             "restore_experiment",
             On::Exp(experiment_id),
@@ -202,7 +148,7 @@ impl<T: Tracker> Tracker for Audit<T> {
         r
     }
     async fn create_run(&self, request: &CreateRun) -> Result<Run> {
-        let r = self.inner.create_run(request).await;
+        let r = self.inner().create_run(request).await;
         self.rec(
             "create_run",
             On::Exp(&request.experiment_id),
@@ -213,7 +159,7 @@ impl<T: Tracker> Tracker for Audit<T> {
     }
     async fn get_run(&self, run_id: &str) -> Result<Run> {
         let on = self.run("get_run", run_id).await;
-        let r = self.inner.get_run(run_id).await;
+        let r = self.inner().get_run(run_id).await;
         self.rec("get_run", on, &[&run_id], &r);
         r
     }
@@ -224,30 +170,30 @@ impl<T: Tracker> Tracker for Audit<T> {
         end_time: Option<i64>,
     ) -> Result<RunInfo> {
         let on = self.run("update_run", run_id).await;
-        let r = self.inner.update_run(run_id, status, end_time).await;
+        let r = self.inner().update_run(run_id, status, end_time).await;
         self.rec("update_run", on, &[&run_id, &status, &end_time], &r);
         r
     }
     async fn delete_run(&self, run_id: &str) -> Result<()> {
         let on = self.run("delete_run", run_id).await;
-        let r = self.inner.delete_run(run_id).await;
+        let r = self.inner().delete_run(run_id).await;
         self.rec("delete_run", on, &[&run_id], &r);
         r
     }
     async fn restore_run(&self, run_id: &str) -> Result<()> {
         let on = self.run("restore_run", run_id).await;
-        let r = self.inner.restore_run(run_id).await;
+        let r = self.inner().restore_run(run_id).await;
         self.rec("restore_run", on, &[&run_id], &r);
         r
     }
     async fn search_runs(&self, query: &SearchRuns) -> Result<Page<Run>> {
-        let r = self.inner.search_runs(query).await;
+        let r = self.inner().search_runs(query).await;
         self.rec("search_runs", On::Exp(search_scope(query)), &[query], &r);
         r
     }
     async fn log_batch(&self, run_id: &str, batch: &Batch) -> Result<()> {
         let on = self.run("log_batch", run_id).await;
-        let r = self.inner.log_batch(run_id, batch).await;
+        let r = self.inner().log_batch(run_id, batch).await;
         self.rec("log_batch", on, &[&run_id, batch], &r);
         r
     }
@@ -257,26 +203,26 @@ impl<T: Tracker> Tracker for Audit<T> {
         keys: &[String],
     ) -> Result<BTreeMap<String, Vec<Metric>>> {
         let on = self.run("metric_histories", run_id).await;
-        let r = self.inner.metric_histories(run_id, keys).await;
+        let r = self.inner().metric_histories(run_id, keys).await;
         self.rec("metric_histories", on, &[&run_id, &keys], &r);
         r
     }
     async fn log_artifact(&self, run_id: &str, path: &str, bytes: Bytes) -> Result<LoggedArtifact> {
         let on = self.run("log_artifact", run_id).await;
         let d = digest_arg(&bytes);
-        let r = self.inner.log_artifact(run_id, path, bytes).await;
+        let r = self.inner().log_artifact(run_id, path, bytes).await;
         self.rec("log_artifact", on, &[&run_id, &path, &d], &r);
         r
     }
     async fn list_artifacts(&self, run_id: &str, dir: Option<&str>) -> Result<Vec<ArtifactEntry>> {
         let on = self.run("list_artifacts", run_id).await;
-        let r = self.inner.list_artifacts(run_id, dir).await;
+        let r = self.inner().list_artifacts(run_id, dir).await;
         self.rec("list_artifacts", on, &[&run_id, &dir], &r);
         r
     }
     async fn download_artifact(&self, run_id: &str, path: &str) -> Result<Bytes> {
         let on = self.run("download_artifact", run_id).await;
-        let r = self.inner.download_artifact(run_id, path).await;
+        let r = self.inner().download_artifact(run_id, path).await;
         self.rec("download_artifact", on, &[&run_id, &path], &r);
         r
     }

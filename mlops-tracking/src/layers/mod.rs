@@ -44,5 +44,7 @@ mod governed;
 #[cfg(test)]
 mod tests;
 
-pub use audit::{Audit, AuditLayer};
-pub use governed::{GovernanceLayer, Governed, TRACKER_METHODS};
+pub use governed::TRACKER_METHODS;
+/// The wrappers are core's, shared by every domain crate; this crate implements
+/// [`Tracker`](crate::Tracker) for them.
+pub use mlops_core::layer::{Audit, AuditLayer, GovernanceLayer, Governed};

@@ -1,10 +1,13 @@
 //! Shared machinery of the governance and audit layers in the domain crates.
 //!
-//! Each domain crate (`mlops-tracking`, `mlops-registry`, `mlops-features`) has a
-//! `layers` module with `Governed<T>`/`GovernanceLayer` and `Audit<T>`/`AuditLayer`.
-//! Those wrappers do the trait-specific part (which resource a call touches, how its
-//! arguments serialise) and delegate the decision to a [`Guard`] and the recording to
-//! an [`AuditSink`], so the policy and audit logic lives once, here.
+//! The wrappers themselves live here too: [`Governed<T>`] / [`GovernanceLayer`] and
+//! [`Audit<T>`] / [`AuditLayer`]. Each domain crate (`mlops-tracking`,
+//! `mlops-registry`, `mlops-features`) re-exports them from its `layers` module and
+//! implements only its own trait for them (`impl<T: ModelRegistry> ModelRegistry for
+//! Governed<T>`): the trait-specific part (which resource a call touches, how its
+//! arguments serialise). The decision is delegated to a [`Guard`] and the recording to
+//! an [`AuditSink`], so the policy and audit logic, and the wrappers' construction,
+//! live once, here.
 //!
 //! Recommended order: **audit over governance over retry over backend**, so the
 //! audit layer sees policy denials (recorded as [`Outcome::Denied`]) and retries
@@ -43,6 +46,10 @@ use crate::error::{ErrorKind, Result};
 use crate::policy::{Authorizer, AuthorizerExt, MethodTable};
 use crate::principal::{Principal, ResourceKind, ResourceRef};
 use std::sync::Arc;
+
+mod wrappers;
+
+pub use wrappers::{Audit, AuditLayer, GovernanceLayer, Governed, ScopeCache};
 
 /// The governance decision point of a layer: an authorizer, the acting principal
 /// and an optional environment that scopes every resource (`model:fraud@staging`).
@@ -157,6 +164,11 @@ impl AuditSink {
         &self.log
     }
 
+    /// The environment recorded resources are scoped to, if any.
+    pub fn environment(&self) -> Option<&str> {
+        self.environment.as_deref()
+    }
+
     /// `kind:name`, scoped to the sink's environment.
     pub fn resource(&self, kind: ResourceKind, name: impl Into<String>) -> ResourceRef {
         scoped(kind, name, self.environment.as_deref())
@@ -241,7 +253,8 @@ mod tests {
     use crate::Action;
     use crate::policy::{AllowAll, MethodRule};
 
-    const T: MethodTable = MethodTable::new(
+    /// A two-method table, shared with the wrappers' tests.
+    pub(super) const T: MethodTable = MethodTable::new(
         "Demo",
         &[
             MethodRule::read("get"),
