@@ -69,6 +69,12 @@ impl SeqLog {
         self
     }
 
+    /// The lowest number not yet known to be taken (0 = unknown): a number below
+    /// it that is absent is a hole a crash left, never a write still to come.
+    pub fn next_hint(&self) -> u64 {
+        self.next_hint.load(Ordering::Relaxed)
+    }
+
     /// The key of record `seq`.
     pub fn key(&self, seq: u64) -> Path {
         self.dir.clone().join(format!("{seq:0SEQ_WIDTH$}"))

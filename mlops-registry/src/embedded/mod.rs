@@ -255,10 +255,17 @@ impl EmbeddedRegistry {
 
     /// The model's state with every event up to now folded in.
     ///
-    /// Costs one read when the cached fold is current: event numbers have no
-    /// gaps (each writer claims the lowest number it has not seen taken, and
-    /// events are never deleted), so "event `last + 1` is absent" means no event
-    /// after `last` exists. Only when it is present are the rest listed and read.
+    /// Costs one read when the cached fold is current: writers claim the lowest
+    /// number they have not seen taken and events are never deleted, so while
+    /// the machine stays up "event `last + 1` is absent" means no event after
+    /// `last` exists. Only when it is present are the rest listed and read.
+    ///
+    /// A crash can leave a hole: on a filesystem whose `fsync` persists only the
+    /// file it is given (btrfs, ext4 with fast commits) a later event can reach
+    /// the disk while an earlier one, whose call never returned, does not. So a
+    /// process's first fold lists the whole log (stepping over any hole), and a
+    /// warm probe that misses below a number this process has seen taken lists
+    /// past it too.
     async fn refresh(&self, name: &ModelName) -> Result<ModelState> {
         let log = self.log(name, "events")?;
         let mut st = lock(&self.inner.states)
@@ -266,13 +273,26 @@ impl EmbeddedRegistry {
             .cloned()
             .unwrap_or_default();
         let next = st.last_seq + 1;
-        let first = match log.get(next).await {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(st),
-            Err(e) => return Err(e.into()),
+        let new = if st.last_seq == 0 {
+            log.read_from(1).await?
+        } else {
+            match log.get(next).await {
+                Ok(first) => {
+                    let mut new = vec![(next, first)];
+                    new.extend(log.read_from(next + 1).await?);
+                    new
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound && log.next_hint() > next + 1 => {
+                    tracing::warn!(model = %name, seq = next, "stepping over an event a crash lost");
+                    log.read_from(next + 1).await?
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(st),
+                Err(e) => return Err(e.into()),
+            }
         };
-        let mut new = vec![(next, first)];
-        new.extend(log.read_from(next + 1).await?);
+        if new.is_empty() {
+            return Ok(st);
+        }
         for (seq, bytes) in new {
             match serde_json::from_slice::<ModelEvent>(&bytes) {
                 Ok(ev) => st.apply(seq, ev),
