@@ -12,9 +12,13 @@
 //! - [`Durability::Flush`]: `fsync`s the file once before returning. On a
 //!   journaling filesystem that one `fsync` makes the link durable too: the link
 //!   changed the inode (its link count) in the same transaction as the directory
-//!   entry, and committing the inode's latest transaction commits every earlier
-//!   one. That holds for ext4, XFS and btrfs, detected with `statfs`; on any other
-//!   filesystem (and off Linux) the directory is `fsync`ed as well, as POSIX asks.
+//!   entry, and committing the inode's latest transaction commits it (btrfs logs
+//!   the file's new names with it). That holds for ext4, XFS and btrfs, detected
+//!   with `statfs`; on any other filesystem (and off Linux) the directory is
+//!   `fsync`ed as well, as POSIX asks. Other files' records are not necessarily
+//!   made durable with it (btrfs, ext4 with fast commits), so after a crash a
+//!   later record can exist where an earlier one, whose call never returned, does
+//!   not: readers step over such a hole.
 //! - [`Durability::Deferred`]: returns at once; a background flusher makes every
 //!   record published since its last round durable within the window with one
 //!   `syncfs` (group commit: one journal commit and one device flush per round),
@@ -434,7 +438,7 @@ fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 /// Whether `fsync` of a linked file also makes its new name durable on the
-/// filesystem holding `root` (and commits names in order).
+/// filesystem holding `root`, and a `syncfs` commits every name made before it.
 fn journals_links(root: &Path) -> bool {
     #[cfg(target_os = "linux")]
     {
