@@ -284,11 +284,16 @@ fn parse_prefix(url: &str, raw: &str) -> Result<Path> {
 fn bool_opt(opts: &[(String, String)], key: &str, default: bool) -> Result<bool> {
     match opts.iter().find(|(k, _)| k == key) {
         None => Ok(default),
-        Some((_, v)) => match v.as_str() {
-            "true" | "1" | "yes" => Ok(true),
-            "false" | "0" | "no" => Ok(false),
-            other => Err(Error::invalid(key, other, "expected true or false")),
-        },
+        Some((_, v)) => parse_bool(key, v),
+    }
+}
+
+/// `true`/`1`/`yes` or `false`/`0`/`no` for option `key`.
+pub(crate) fn parse_bool(key: &str, v: &str) -> Result<bool> {
+    match v {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        other => Err(Error::invalid(key, other, "expected true or false")),
     }
 }
 

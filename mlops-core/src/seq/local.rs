@@ -80,6 +80,36 @@ impl Durability {
     /// The default window of [`Durability::Deferred`]: 100 ms.
     pub const WINDOW: Duration = Duration::from_millis(100);
 
+    /// The durability that storage options ask for: the `durability` option if
+    /// present, else `Off` for `fsync=false`, else `None` (the caller's default).
+    ///
+    /// ```
+    /// use mlops_core::seq::local::Durability;
+    /// let opts = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+    /// assert_eq!(Durability::from_options(&opts("fsync", "false")).unwrap(), Some(Durability::Off));
+    /// assert_eq!(Durability::from_options(&opts("FSYNC", "true")).unwrap(), None);
+    /// assert_eq!(Durability::from_options(&opts("durability", "flush")).unwrap(), Some(Durability::Flush));
+    /// assert!(Durability::from_options(&opts("fsync", "maybe")).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// `InvalidArgument` naming a bad value.
+    pub fn from_options(opts: &[(String, String)]) -> Result<Option<Self>> {
+        let get = |key: &str| {
+            opts.iter()
+                .rev()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v.as_str())
+        };
+        if let Some(v) = get("durability") {
+            return Self::parse(v).map(Some);
+        }
+        match get("fsync") {
+            None => Ok(None),
+            Some(v) => Ok((!crate::store::parse_bool("fsync", v)?).then_some(Self::Off)),
+        }
+    }
+
     /// Parses `flush`, `deferred`, `deferred:<n>ms` or `off`.
     ///
     /// ```
@@ -124,14 +154,22 @@ pub struct LocalPublisher {
     shared: Arc<Shared>,
 }
 
+/// The records a deferred round will flush: how many, and the first one (its
+/// open file is the handle `syncfs` needs; its path names it in errors).
+#[derive(Debug, Default)]
+struct Pending {
+    first: Option<(PathBuf, File)>,
+    count: usize,
+}
+
 #[derive(Debug)]
 struct Shared {
     root: PathBuf,
     durability: Durability,
     /// Also `fsync` the directory (filesystems not known to journal the link).
     sync_dir: bool,
-    /// Deferred: records published and not yet flushed, in publication order.
-    pending: Mutex<Vec<(PathBuf, File)>>,
+    /// Deferred: records published and not yet flushed.
+    pending: Mutex<Pending>,
     /// Held for a whole flush round, so a barrier waits for a round in flight.
     round: Mutex<()>,
     /// A background flush that failed: reported by the next call.
@@ -139,7 +177,7 @@ struct Shared {
 }
 
 /// Deferred records waiting beyond this count are flushed by the writer itself
-/// (each holds an open file until its flush).
+/// (a bound on what an OS crash can take, besides the window).
 const PENDING_MAX: usize = 256;
 
 impl LocalPublisher {
@@ -269,8 +307,11 @@ impl Shared {
             Durability::Deferred { .. } => {
                 let backlog = {
                     let mut p = guard(&self.pending);
-                    p.push((key, file));
-                    p.len()
+                    if p.first.is_none() {
+                        p.first = Some((key, file));
+                    }
+                    p.count += 1;
+                    p.count
                 };
                 if backlog >= PENDING_MAX {
                     self.flush_pending()?;
@@ -287,8 +328,8 @@ impl Shared {
     /// `syncfs` writes back every dirty file of the filesystem and commits it.
     fn flush_pending(&self) -> Result<()> {
         let _round = guard(&self.round);
-        let files = std::mem::take(&mut *guard(&self.pending));
-        if let Some((path, file)) = files.first()
+        let round = std::mem::take(&mut *guard(&self.pending));
+        if let Some((path, file)) = &round.first
             && let Err(e) = sync_filesystem(file)
         {
             let err = Error::io(path, e);

@@ -67,6 +67,8 @@ impl EmbeddedRegistryBuilder {
     ///   flushes per change.
     /// - [`Durability::Off`]: never flushed (`fsync=false`).
     ///
+    /// The `durability` option, or `fsync=false`, takes precedence over this.
+    ///
     /// ```
     /// use mlops_registry::EmbeddedRegistryBuilder;
     /// use mlops_core::seq::local::Durability;
@@ -96,18 +98,13 @@ impl EmbeddedRegistryBuilder {
     /// # Errors
     /// `InvalidArgument` without a URL or storage, or for a bad URL/option.
     pub fn build(self) -> Result<EmbeddedRegistry> {
-        let mut durability = self.durability;
-        let mut options = Vec::with_capacity(self.options.len());
-        for (k, v) in self.options {
-            if k.eq_ignore_ascii_case("durability") {
-                durability = Some(Durability::parse(&v)?);
-            } else {
-                if k.eq_ignore_ascii_case("fsync") && matches!(v.as_str(), "false" | "0" | "no") {
-                    durability = durability.or(Some(Durability::Off));
-                }
-                options.push((k, v));
-            }
-        }
+        let durability = Durability::from_options(&self.options)?.or(self.durability);
+        // `durability` is the registry's option; the store takes the rest (`fsync` too)
+        let options: Vec<_> = self
+            .options
+            .into_iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("durability"))
+            .collect();
         let storage = match (self.storage, self.url) {
             (Some(s), _) => s,
             (None, Some(url)) => Storage::from_url_opts(&url, options)?,

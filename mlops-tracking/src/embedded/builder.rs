@@ -72,12 +72,10 @@ impl EmbeddedTrackerBuilder {
             .map(std::path::Path::to_path_buf);
         Ok(match root {
             Some(root) => {
-                let fsync = self
-                    .options
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("fsync"))
-                    .is_none_or(|(_, v)| !matches!(v.as_str(), "false" | "0" | "no"));
-                tracker.with_local_segments(root, fsync)
+                // `fsync=false` → never flushed; otherwise one flush per segment
+                let durability = mlops_core::seq::local::Durability::from_options(&self.options)?
+                    .unwrap_or(mlops_core::seq::local::Durability::Flush);
+                tracker.with_local_segments(root, durability)
             }
             None => tracker,
         })

@@ -117,14 +117,14 @@ impl EmbeddedTracker {
     }
 
     /// Writes metric segments straight to `root` (the directory `storage` maps to).
-    fn with_local_segments(mut self, root: std::path::PathBuf, fsync: bool) -> Self {
-        use mlops_core::seq::local::{Durability, LocalPublisher};
-        let durability = if fsync {
-            Durability::Flush
-        } else {
-            Durability::Off
-        };
-        self.local = Some(LocalPublisher::new(root, durability));
+    fn with_local_segments(
+        mut self,
+        root: std::path::PathBuf,
+        durability: mlops_core::seq::local::Durability,
+    ) -> Self {
+        self.local = Some(mlops_core::seq::local::LocalPublisher::new(
+            root, durability,
+        ));
         self
     }
 

@@ -10,7 +10,7 @@ fn names(dir: &Path) -> Vec<String> {
 }
 
 fn pending(p: &LocalPublisher) -> usize {
-    guard(&p.shared.pending).len()
+    guard(&p.shared.pending).count
 }
 
 /// A directory on tmpfs (not journaled), when the machine has one.
